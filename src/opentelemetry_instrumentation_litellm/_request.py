@@ -1,0 +1,157 @@
+"""What a litellm call asks for: its arguments, read however they were passed.
+
+Only named, documented request facts are read. Credentials (``api_key``,
+cloud credentials, headers) are never looked at, so they cannot reach a span.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._providers import provider_name, resolve, server_of
+
+
+def positional_names(func: Callable[..., Any]) -> tuple[str, ...]:
+    """Names of ``func``'s parameters that can be passed by position, in order.
+
+    Computed once per entry point at instrument time: binding a call is then a
+    ``zip``, not a ``Signature.bind`` on every call.
+    """
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    names = []
+    for param in params:
+        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(param.name)
+    return tuple(names)
+
+
+def call_arguments(
+    names: tuple[str, ...], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """The call's arguments by name: ``completion("gpt-4o", msgs)`` reads like keywords."""
+    if not args:
+        return kwargs
+    bound = dict(zip(names, args, strict=False))  # extra positionals: litellm will reject them
+    bound.update(kwargs)
+    return bound
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _strings(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+# keyword argument -> (invocation property, coercion)
+_SAMPLING_PARAMETERS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("temperature", "temperature", _number),
+    ("top_p", "top_p", _number),
+    ("top_k", "top_k", _integer),
+    ("frequency_penalty", "frequency_penalty", _number),
+    ("presence_penalty", "presence_penalty", _number),
+    ("seed", "seed", _integer),
+)
+
+
+def output_type(response_format: Any, modalities: Any = None) -> str | None:
+    """``gen_ai.output.type`` from ``response_format`` / ``modalities``."""
+    if response_format is not None:
+        if isinstance(response_format, Mapping):
+            kind = response_format.get("type")
+            if kind in ("json_object", "json_schema"):
+                return "json"
+            if kind == "text":
+                return "text"
+            return None
+        if isinstance(response_format, type):  # a pydantic model class: structured output
+            return "json"
+    if isinstance(modalities, (list, tuple)) and "audio" in modalities:
+        return "speech"
+    return None
+
+
+def _metadata_value(call: Mapping[str, Any], key: str) -> Any:
+    for holder in ("metadata", "litellm_metadata"):
+        metadata = call.get(holder)
+        if isinstance(metadata, Mapping):
+            value = metadata.get(key)
+            if value is not None:
+                return value
+    return None
+
+
+def session_id(call: Mapping[str, Any]) -> str | None:
+    """The call's conversation: ``litellm_session_id`` or ``metadata["session_id"]``."""
+    value = call.get("litellm_session_id") or _metadata_value(call, "session_id")
+    return value if isinstance(value, str) and value else None
+
+
+def target(call: Mapping[str, Any]) -> tuple[str, str | None, str | None, int | None]:
+    """``(provider name, request model, server address, server port)`` known before the call."""
+    model = call.get("model")
+    llm_provider = call.get("custom_llm_provider")
+    api_base = call.get("api_base") or call.get("base_url")
+    if isinstance(model, str) and model:
+        if not isinstance(llm_provider, str):
+            llm_provider = None
+        if not isinstance(api_base, str):
+            api_base = None
+        model, llm_provider, api_base = resolve(model, llm_provider, api_base)
+    else:
+        model = None
+    address, port = server_of(api_base)
+    return provider_name(llm_provider), model, address, port
+
+
+def apply_chat_request(invocation: Any, call: Mapping[str, Any]) -> None:
+    """Record a chat request's parameters on an inference invocation."""
+    for key, prop, coerce in _SAMPLING_PARAMETERS:
+        value = call.get(key)
+        if value is not None:
+            value = coerce(value)
+            if value is not None:
+                setattr(invocation, prop, value)
+    max_tokens = _integer(call.get("max_tokens") or call.get("max_completion_tokens"))
+    if max_tokens is not None:
+        invocation.max_tokens = max_tokens
+    stop = call.get("stop")
+    if stop is not None:
+        invocation.stop_sequences = _strings(stop)
+    choices = _integer(call.get("n"))
+    if choices is not None and choices != 1:
+        invocation.request_choice_count = choices
+    out_type = output_type(call.get("response_format"), call.get("modalities"))
+    if out_type is not None:
+        invocation.output_type = out_type
+    apply_litellm_request(invocation, call)
+
+
+def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
+    """Request facts every operation shares: the end user and litellm's tags."""
+    user = call.get("user")
+    if isinstance(user, str) and user:
+        invocation.attributes[attrs.USER_ID] = user
+    tags = _strings(_metadata_value(call, "tags"))
+    if tags:
+        invocation.attributes[attrs.LITELLM_REQUEST_TAGS] = tags

@@ -1,0 +1,306 @@
+"""Streamed chat completions: one span per stream, ended exactly once.
+
+The stream handed back to the user is litellm's own ``CustomStreamWrapper``
+behind a transparent proxy (``isinstance`` still holds, attributes forward, it
+stays lazy). The span ends on exhaustion, on ``close()``/``aclose()`` or a
+``with`` block's exit, when the provider fails mid-stream, and, for a stream that
+is dropped unfinished, when it is garbage collected. A stream that stops before
+the provider finished is recorded as failed, with finish reason ``error``.
+
+While the stream is read, only what the span needs is kept: ids, finish reasons,
+usage and tool-call names, plus the text itself only when content capture is on.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any, Literal
+
+from opentelemetry.util.genai.stream import (
+    AbandonedStreamError,
+    AsyncStreamWrapper,
+    SyncStreamWrapper,
+)
+from opentelemetry.util.genai.types import OutputMessage
+
+from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
+from opentelemetry_instrumentation_litellm._messages import ContentPolicy, get, output_message
+from opentelemetry_instrumentation_litellm._response import (
+    apply_hidden_params,
+    apply_usage,
+    finish_reason,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+class _ToolCall:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.name: str | None = None
+        self.arguments: list[str] = []
+
+    @property
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "function": {"name": self.name, "arguments": "".join(self.arguments)},
+        }
+
+
+class _Choice:
+    __slots__ = ("finish_reason", "reasoning", "role", "text", "tool_calls")
+
+    def __init__(self) -> None:
+        self.finish_reason: str | None = None
+        self.role: str | None = None
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.tool_calls: dict[int, _ToolCall] = {}
+
+
+class ChatStreamState:
+    """What a chat stream's chunks add up to, for the span."""
+
+    __slots__ = ("capture", "choices", "response_id", "response_model", "usage")
+
+    def __init__(self, capture: bool) -> None:
+        self.capture = capture
+        self.response_id: str | None = None
+        self.response_model: str | None = None
+        self.usage: Any = None
+        self.choices: dict[int, _Choice] = {}
+
+    @property
+    def complete(self) -> bool:
+        """True once the provider has said every choice is finished."""
+        return bool(self.choices) and all(c.finish_reason for c in self.choices.values())
+
+    def add(self, chunk: Any) -> None:
+        if self.response_id is None:
+            self.response_id = getattr(chunk, "id", None)
+        model = getattr(chunk, "model", None)
+        if model:
+            self.response_model = model
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        for delta_choice in getattr(chunk, "choices", None) or ():
+            index = getattr(delta_choice, "index", 0) or 0
+            choice = self.choices.get(index)
+            if choice is None:
+                choice = self.choices[index] = _Choice()
+            reason = finish_reason(getattr(delta_choice, "finish_reason", None))
+            if reason:
+                choice.finish_reason = reason
+            delta = getattr(delta_choice, "delta", None)
+            if delta is not None:
+                self._add_delta(choice, delta)
+
+    def _add_delta(self, choice: _Choice, delta: Any) -> None:
+        role = getattr(delta, "role", None)
+        if role:
+            choice.role = role
+        for position, tool_delta in enumerate(getattr(delta, "tool_calls", None) or ()):
+            index = get(tool_delta, "index")
+            if not isinstance(index, int):
+                index = position
+            call = choice.tool_calls.get(index)
+            if call is None:
+                call = choice.tool_calls[index] = _ToolCall()
+            call_id = get(tool_delta, "id")
+            if call_id:
+                call.id = call_id
+            function = get(tool_delta, "function")
+            name = get(function, "name")
+            if name and not call.name:
+                call.name = name
+            if self.capture:
+                arguments = get(function, "arguments")
+                if arguments:
+                    call.arguments.append(arguments)
+        if self.capture:
+            content = getattr(delta, "content", None)
+            if content:
+                choice.text.append(content)
+            reasoning = getattr(delta, "reasoning_content", None)
+            if reasoning:
+                choice.reasoning.append(reasoning)
+
+    def apply(
+        self,
+        invocation: Any,
+        stream: Any,
+        policy: ContentPolicy,
+        error: BaseException | None,
+    ) -> None:
+        if self.response_id:
+            invocation.response_id = self.response_id
+        # litellm rewrites each chunk's model to the requested one; the model the
+        # provider reported is kept on the stream (litellm >= 1.80).
+        provider_model = getattr(stream, "_provider_response_model", None)
+        response_model = provider_model if isinstance(provider_model, str) else None
+        if response_model or self.response_model:
+            invocation.response_model_name = response_model or self.response_model
+        choices = [self.choices[i] for i in sorted(self.choices)]
+        reasons = (
+            [c.finish_reason or "error" for c in choices]
+            if error
+            else [c.finish_reason for c in choices if c.finish_reason]
+        )
+        if error and not reasons:
+            reasons = ["error"]
+        if reasons:
+            invocation.finish_reasons = reasons
+        tool_names = [
+            call.name for c in choices for _, call in sorted(c.tool_calls.items()) if call.name
+        ]
+        if tool_names:
+            invocation.attributes[attrs.LITELLM_RESPONSE_TOOL_NAMES] = tool_names
+        apply_usage(invocation, self.usage)
+        apply_hidden_params(invocation, stream, cost=False)
+        cost = getattr(self.usage, "cost", None)
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+            invocation.attributes[attrs.LITELLM_RESPONSE_COST] = float(cost)
+        if self.capture:
+            invocation.output_messages = [self._output_message(c, policy, error) for c in choices]
+
+    @staticmethod
+    def _output_message(
+        choice: _Choice, policy: ContentPolicy, error: BaseException | None
+    ) -> OutputMessage:
+        message = {
+            "role": choice.role or "assistant",
+            "content": "".join(choice.text) or None,
+            "reasoning_content": "".join(choice.reasoning) or None,
+            "tool_calls": [call.as_message for _, call in sorted(choice.tool_calls.items())],
+        }
+        reason = choice.finish_reason or ("error" if error else "stop")
+        return output_message(message, reason, policy)
+
+
+def _close_provider_stream(stream: Any) -> None:
+    """Best-effort close of what litellm reads from (litellm's stream has no ``close``)."""
+    for target in (stream, getattr(stream, "completion_stream", None)):
+        close = getattr(target, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
+            return
+
+
+class _ChatStream:
+    """Telemetry hooks shared by the sync and async stream wrappers."""
+
+    _self_invocation: Any
+    _self_state: ChatStreamState
+    _self_policy: ContentPolicy
+    __wrapped__: Any
+
+    def _start_telemetry(self, invocation: Any, policy: ContentPolicy) -> None:
+        self._self_state = ChatStreamState(invocation.should_capture_content)
+        self._self_policy = policy
+        # The caller gets control back: the span is current again only while
+        # litellm produces a chunk (the stream wrapper activates it per read).
+        invocation.suspend()
+
+    def _process_chunk(self, chunk: Any) -> None:
+        try:
+            self._self_state.add(chunk)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not read a chunk", exc_info=True)
+
+    def _on_stream_end(self) -> None:
+        self._finish(None)
+
+    def _on_stream_error(self, error: BaseException) -> None:
+        self._finish(error)
+
+    def _finish(self, error: BaseException | None) -> None:
+        invocation = self._self_invocation
+        try:
+            self._self_state.apply(invocation, self.__wrapped__, self._self_policy, error)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
+        if error is None:
+            stop(invocation)
+        else:
+            fail(invocation, error)
+
+    def _finish_closed(self) -> None:
+        """The consumer closed the stream: a success only if the provider had finished."""
+        if self._self_state.complete:
+            self._finalize_success()  # type: ignore[attr-defined]
+        else:
+            self._finalize_failure(  # type: ignore[attr-defined]
+                AbandonedStreamError("stream closed before completion")
+            )
+
+
+class SyncChatStream(_ChatStream, SyncStreamWrapper[Any]):
+    """``litellm.completion(..., stream=True)``'s stream, traced."""
+
+    def __init__(self, stream: Any, invocation: Any, policy: ContentPolicy) -> None:
+        super().__init__(stream, invocation)
+        self._start_telemetry(invocation, policy)
+
+    def close(self) -> None:
+        with self._execution_context():
+            try:
+                _close_provider_stream(self.__wrapped__)
+            finally:
+                self._finish_closed()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> Literal[False]:
+        if exc_val is None:
+            self.close()
+            return False
+        with self._execution_context():
+            self._finalize_failure(exc_val)
+            _close_provider_stream(self.__wrapped__)
+        return False
+
+
+class AsyncChatStream(_ChatStream, AsyncStreamWrapper[Any]):
+    """``await litellm.acompletion(..., stream=True)``'s stream, traced."""
+
+    def __init__(self, stream: Any, invocation: Any, policy: ContentPolicy) -> None:
+        super().__init__(stream, invocation)
+        self._start_telemetry(invocation, policy)
+
+    async def aclose(self) -> None:
+        with self._execution_context():
+            try:
+                await self.__wrapped__.aclose()
+            except BaseException as error:
+                self._finalize_failure(error)
+                raise
+            self._finish_closed()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> Literal[False]:
+        if exc_val is None:
+            await self.aclose()
+            return False
+        with self._execution_context():
+            self._finalize_failure(exc_val)
+            try:
+                await self.__wrapped__.aclose()
+            except Exception:
+                _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
+        return False

@@ -1,0 +1,35 @@
+"""Attribute names this instrumentation records beyond the GenAI semantic conventions.
+
+Facts only litellm knows live under the ``litellm.*`` namespace; everything the
+OpenTelemetry GenAI conventions define is recorded under its standard name.
+"""
+
+from typing import Final
+
+LITELLM_RESPONSE_COST: Final = "litellm.response.cost"
+"""Cost of the call in USD as litellm computed it from its model price map (double)."""
+
+LITELLM_CACHE_HIT: Final = "litellm.cache.hit"
+"""True when litellm served the response from its own cache (boolean)."""
+
+LITELLM_CALL_ID: Final = "litellm.call_id"
+"""litellm's id of the call (``litellm_call_id``), the key of litellm's own logs (string)."""
+
+LITELLM_REQUEST_TAGS: Final = "litellm.request.tags"
+"""Tags passed in ``metadata["tags"]`` or ``litellm_metadata["tags"]`` (string[])."""
+
+LITELLM_PROVIDER: Final = "litellm.provider"
+"""litellm's own name of the provider (``custom_llm_provider``), e.g. ``bedrock`` (string)."""
+
+LITELLM_MODEL_ID: Final = "litellm.model_id"
+"""Id of the Router deployment that served the call, when litellm reports one (string)."""
+
+USER_ID: Final = "user.id"
+"""The ``user`` argument of the call: the end user the request is made for (string)."""
+
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+"""Input tokens written to the provider's prompt cache (semantic conventions v1.41.1)."""
+
+LITELLM_RESPONSE_TOOL_NAMES: Final = "litellm.response.tool_names"
+"""Names of the tools the model asked to call, in order (string[]). Recorded with content
+capture off too: a tool's name is not message content."""

@@ -1,0 +1,128 @@
+"""``LiteLLMInstrumentor``: wires the wrappers into litellm and takes them out again."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable, Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.util.genai.completion_hook import _NoOpCompletionHook
+from opentelemetry.util.genai.handler import TelemetryHandler
+from opentelemetry.util.genai.types import ContentCapturingMode
+from wrapt import wrap_function_wrapper
+
+from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
+from opentelemetry_instrumentation_litellm._messages import (
+    DEFAULT_MAX_CONTENT_LENGTH,
+    ContentPolicy,
+)
+from opentelemetry_instrumentation_litellm.package import _instruments
+from opentelemetry_instrumentation_litellm.patch import make_wrapper
+from opentelemetry_instrumentation_litellm.version import __version__
+
+_logger = logging.getLogger(__name__)
+
+_SCOPE_NAME = "opentelemetry_instrumentation_litellm"
+
+OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH = "OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH"
+"""Environment variable: the most characters of one captured string (default 32768; 0: none)."""
+
+
+def _capture_mode(value: ContentCapturingMode | str | bool) -> ContentCapturingMode:
+    if isinstance(value, ContentCapturingMode):
+        return value
+    if isinstance(value, bool):
+        return ContentCapturingMode.SPAN_ONLY if value else ContentCapturingMode.NO_CONTENT
+    try:
+        return ContentCapturingMode[str(value).strip().upper()]
+    except KeyError:
+        choices = ", ".join(mode.name for mode in ContentCapturingMode)
+        raise ValueError(
+            f"capture_message_content={value!r}: expected one of {choices} or a bool"
+        ) from None
+
+
+def _max_length(value: int | None) -> int | None:
+    if value is not None:
+        return value
+    raw = os.environ.get(OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH, "").strip()
+    if not raw:
+        return DEFAULT_MAX_CONTENT_LENGTH
+    try:
+        return int(raw)
+    except ValueError:
+        _logger.warning(
+            "%s=%r is not an integer; using %d",
+            OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH,
+            raw,
+            DEFAULT_MAX_CONTENT_LENGTH,
+        )
+        return DEFAULT_MAX_CONTENT_LENGTH
+
+
+class LiteLLMInstrumentor(BaseInstrumentor):
+    """Traces litellm calls with OpenTelemetry GenAI spans and metrics.
+
+    ``instrument()`` takes, all optional:
+
+    - ``tracer_provider``, ``meter_provider``, ``logger_provider``: default to the global ones.
+    - ``capture_message_content``: ``NO_CONTENT`` | ``SPAN_ONLY`` | ``EVENT_ONLY`` |
+      ``SPAN_AND_EVENT`` (or a ``ContentCapturingMode``, or a bool). Defaults to
+      ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, itself ``NO_CONTENT``.
+    - ``max_content_length``: the most characters of one captured string; defaults to
+      ``OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH`` or 32768; 0 means no limit.
+    - ``redact_content``: ``Callable[[str], str]`` applied to every captured string first.
+    - ``completion_hook``: an ``opentelemetry.util.genai`` completion hook.
+
+    ``uninstrument()`` restores litellm's original functions.
+    """
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return _instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        handler = TelemetryHandler(
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+            completion_hook=kwargs.get("completion_hook"),
+            instrumentation_scope_name=_SCOPE_NAME,
+            instrumentation_scope_version=__version__,
+        )
+        mode = kwargs.get("capture_message_content")
+        if mode is not None:
+            _set_capture_mode(handler, _capture_mode(mode))
+        redact: Callable[[str], str] | None = kwargs.get("redact_content")
+        policy = ContentPolicy(
+            max_length=_max_length(kwargs.get("max_content_length")), redact=redact
+        )
+        for entry in ENTRY_POINTS:
+            module = importlib.import_module(entry.module)
+            original = getattr(module, entry.name, None)
+            if original is None:
+                _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
+                continue
+            wrap_function_wrapper(
+                module, entry.name, make_wrapper(entry, handler, original, policy)
+            )
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for entry in ENTRY_POINTS:
+            module = importlib.import_module(entry.module)
+            unwrap(module, entry.name)
+
+
+def _set_capture_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:
+    """Give the handler a capture mode other than the environment's.
+
+    util-genai reads the mode from the environment only; the handler keeps it in
+    two attributes. tests/test_content.py fails if util-genai renames them.
+    """
+    handler._content_capturing_mode = mode
+    handler._capture_content = mode is not ContentCapturingMode.NO_CONTENT or not isinstance(
+        handler._completion_hook, _NoOpCompletionHook
+    )

@@ -1,0 +1,123 @@
+"""JSON Schemas of the GenAI message attributes, written from the semantic conventions v1.41.1
+(gen_ai.input.messages / gen_ai.output.messages / gen_ai.tool.definitions), for the tests to
+validate what the instrumentation records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_MODALITY = {"type": "string"}  # image | video | audio, or any other string
+
+_PARTS: dict[str, dict[str, Any]] = {
+    "TextPart": {
+        "type": "object",
+        "properties": {"type": {"const": "text"}, "content": {"type": "string"}},
+        "required": ["type", "content"],
+    },
+    "ToolCallRequestPart": {
+        "type": "object",
+        "properties": {
+            "type": {"const": "tool_call"},
+            "id": _NULLABLE_STRING,
+            "name": {"type": "string"},
+            "arguments": {},
+        },
+        "required": ["type", "name"],
+    },
+    "ToolCallResponsePart": {
+        "type": "object",
+        "properties": {
+            "type": {"const": "tool_call_response"},
+            "id": _NULLABLE_STRING,
+            "response": {},
+        },
+        "required": ["type", "response"],
+    },
+    "BlobPart": {
+        "type": "object",
+        "properties": {
+            "type": {"const": "blob"},
+            "mime_type": _NULLABLE_STRING,
+            "modality": _MODALITY,
+            "content": {"type": "string", "contentEncoding": "base64"},
+        },
+        "required": ["type", "modality", "content"],
+    },
+    "FilePart": {
+        "type": "object",
+        "properties": {
+            "type": {"const": "file"},
+            "mime_type": _NULLABLE_STRING,
+            "modality": _MODALITY,
+            "file_id": {"type": "string"},
+        },
+        "required": ["type", "modality", "file_id"],
+    },
+    "UriPart": {
+        "type": "object",
+        "properties": {
+            "type": {"const": "uri"},
+            "mime_type": _NULLABLE_STRING,
+            "modality": _MODALITY,
+            "uri": {"type": "string"},
+        },
+        "required": ["type", "modality", "uri"],
+    },
+    "ReasoningPart": {
+        "type": "object",
+        "properties": {"type": {"const": "reasoning"}, "content": {"type": "string"}},
+        "required": ["type", "content"],
+    },
+}
+_PART = {"oneOf": [{"$ref": f"#/$defs/{name}"} for name in _PARTS]}
+_ROLE = {"type": "string", "minLength": 1}  # system | user | assistant | tool, or any string
+
+INPUT_MESSAGES: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$defs": _PARTS,
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "role": _ROLE,
+            "parts": {"type": "array", "items": _PART},
+            "name": _NULLABLE_STRING,
+        },
+        "required": ["role", "parts"],
+    },
+}
+
+OUTPUT_MESSAGES: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$defs": _PARTS,
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "role": _ROLE,
+            "parts": {"type": "array", "items": _PART},
+            "name": _NULLABLE_STRING,
+            "finish_reason": {
+                "type": "string",
+                "enum": ["stop", "length", "content_filter", "tool_call", "error"],
+            },
+        },
+        "required": ["role", "parts", "finish_reason"],
+    },
+}
+
+TOOL_DEFINITIONS: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "name": {"type": "string"},
+            "description": _NULLABLE_STRING,
+            "parameters": {},
+        },
+        "required": ["type", "name"],
+    },
+}

@@ -1,0 +1,299 @@
+"""Streamed chat completions: one span per stream, ended exactly once, whatever the consumer does."""
+
+from __future__ import annotations
+
+import gc
+
+import litellm
+import pytest
+from litellm import CustomStreamWrapper
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+
+MESSAGES = [{"role": "user", "content": "Tell me a story"}]
+TEXT = "Once upon a time there was a stream."
+
+
+def mock_stream(**kwargs):
+    return litellm.completion(
+        model="gpt-4o-mini", messages=MESSAGES, mock_response=TEXT, stream=True, **kwargs
+    )
+
+
+async def amock_stream(**kwargs):
+    return await litellm.acompletion(
+        model="gpt-4o-mini", messages=MESSAGES, mock_response=TEXT, stream=True, **kwargs
+    )
+
+
+def http_stream(llm, model="openai/gpt-4o-mini", **kwargs):
+    return litellm.completion(
+        model=model,
+        messages=MESSAGES,
+        api_base=llm.base_url,
+        api_key="k",
+        stream=True,
+        max_retries=0,
+        **kwargs,
+    )
+
+
+async def ahttp_stream(llm, model="openai/gpt-4o-mini", **kwargs):
+    return await litellm.acompletion(
+        model=model,
+        messages=MESSAGES,
+        api_base=llm.base_url,
+        api_key="k",
+        stream=True,
+        max_retries=0,
+        **kwargs,
+    )
+
+
+def text_of(chunks) -> str:
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def assert_succeeded(span):
+    assert span.status.status_code is StatusCode.UNSET
+    assert "error.type" not in span.attributes
+    assert span.attributes["gen_ai.request.stream"] is True
+
+
+def assert_abandoned(span, error_type="_OTHER"):
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == error_type
+    assert "error" in span.attributes["gen_ai.response.finish_reasons"]
+
+
+# --- the stream object the user gets -----------------------------------------------------
+
+
+def test_stream_keeps_its_type_and_laziness(instrumented):
+    stream = mock_stream()
+    assert isinstance(stream, CustomStreamWrapper)
+    assert stream.model == "gpt-4o-mini"  # attributes forward
+    assert instrumented.finished() == []  # nothing read yet, nothing ended
+    assert text_of(stream) == TEXT
+    assert len(instrumented.finished()) == 1
+
+
+def test_exhausted_sync_stream_over_http(instrumented, llm):
+    stream = http_stream(llm, stream_options={"include_usage": True})
+    assert text_of(stream) == "Hello from fake server"
+    span = instrumented.only()
+    assert_succeeded(span)
+    assert span.name == "chat gpt-4o-mini"
+    attributes = span.attributes
+    assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    assert attributes["gen_ai.response.id"].startswith("chatcmpl-fake-")
+    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attributes["gen_ai.usage.input_tokens"] == 11
+    assert attributes["gen_ai.usage.output_tokens"] == 7
+    assert attributes["server.port"] == llm.port
+    assert 0 <= attributes["gen_ai.response.time_to_first_chunk"] < 10
+    assert attributes["litellm.response.cost"] > 0
+
+
+async def test_exhausted_async_stream_over_http(instrumented, llm):
+    stream = await ahttp_stream(llm, stream_options={"include_usage": True})
+    assert isinstance(stream, CustomStreamWrapper)
+    chunks = [chunk async for chunk in stream]
+    assert text_of(chunks) == "Hello from fake server"
+    span = instrumented.only()
+    assert_succeeded(span)
+    assert span.attributes["gen_ai.usage.output_tokens"] == 7
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+def test_stream_metrics(instrumented, llm):
+    text_of(http_stream(llm, model="openai/gpt-4o-mini-slow"))
+    (first,) = instrumented.histogram_points("gen_ai.client.operation.time_to_first_chunk")
+    assert first.count == 1
+    (per_chunk,) = instrumented.histogram_points("gen_ai.client.operation.time_per_output_chunk")
+    assert per_chunk.count >= 3
+    assert per_chunk.sum >= 0.03  # the server sleeps 0.05 s between chunks
+    (duration,) = instrumented.histogram_points("gen_ai.client.operation.duration")
+    assert duration.attributes["gen_ai.request.model"] == "gpt-4o-mini-slow"
+    assert duration.attributes["gen_ai.response.model"] == "gpt-4o-mini-slow-2024-07-18"
+
+
+def test_span_is_current_only_while_litellm_produces_a_chunk(instrumented):
+    tracer = instrumented.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("app") as app:
+        stream = mock_stream()
+        assert trace.get_current_span() is app  # handed back: the caller's context
+        for _ in stream:
+            assert trace.get_current_span() is app
+    chat = instrumented.only("chat")
+    assert chat.parent.span_id == app.get_span_context().span_id
+
+
+# --- ending exactly once ------------------------------------------------------------------
+
+
+def test_close_after_exhaustion_is_one_success(instrumented):
+    stream = mock_stream()
+    text_of(stream)
+    stream.close()
+    stream.close()
+    assert_succeeded(instrumented.only())
+
+
+def test_close_early_ends_the_span_as_incomplete(instrumented, llm):
+    stream = http_stream(llm)
+    next(iter(stream))
+    stream.close()
+    stream.close()
+    assert_abandoned(instrumented.only())
+
+
+def test_with_block_consumed(instrumented):
+    with mock_stream() as stream:
+        assert text_of(stream) == TEXT
+    assert_succeeded(instrumented.only())
+
+
+def test_with_block_left_by_consumer_exception(instrumented):
+    with pytest.raises(KeyError), mock_stream() as stream:
+        for _ in stream:
+            raise KeyError("consumer bug")
+    assert_abandoned(instrumented.only(), error_type="KeyError")
+
+
+def test_break_then_garbage_collected(instrumented):
+    stream = mock_stream()
+    for _ in stream:
+        break
+    assert instrumented.finished() == []
+    del stream
+    gc.collect()
+    assert_abandoned(instrumented.only())
+
+
+def test_consumer_exception_in_the_loop(instrumented):
+    def consume():
+        stream = mock_stream()
+        for _ in stream:
+            raise ValueError("consumer bug")
+
+    with pytest.raises(ValueError):
+        consume()
+    gc.collect()
+    assert_abandoned(instrumented.only())
+
+
+def test_never_read_stream_still_ends(instrumented):
+    stream = mock_stream()
+    del stream
+    gc.collect()
+    span = instrumented.only()
+    assert_abandoned(span)
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+
+
+def test_provider_error_mid_stream(instrumented, llm):
+    stream = http_stream(llm, model="openai/gpt-4o-mini-stream-error")
+    with pytest.raises(Exception) as raised:
+        text_of(stream)
+    span = instrumented.only()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == (
+        f"{type(raised.value).__module__}.{type(raised.value).__qualname__}"
+    )
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+
+
+async def test_async_aclose_early(instrumented, llm):
+    stream = await ahttp_stream(llm)
+    await stream.__anext__()
+    await stream.aclose()
+    await stream.aclose()
+    assert_abandoned(instrumented.only())
+
+
+async def test_async_with_block(instrumented):
+    async with await amock_stream() as stream:
+        chunks = [chunk async for chunk in stream]
+    assert text_of(chunks) == TEXT
+    assert_succeeded(instrumented.only())
+
+
+async def test_async_consumer_exception_in_async_with(instrumented):
+    with pytest.raises(KeyError):
+        async with await amock_stream() as stream:
+            async for _ in stream:
+                raise KeyError("consumer bug")
+    assert_abandoned(instrumented.only(), error_type="KeyError")
+
+
+async def test_async_break_then_garbage_collected(instrumented):
+    stream = await amock_stream()
+    async for _ in stream:
+        break
+    del stream
+    gc.collect()
+    assert_abandoned(instrumented.only())
+
+
+async def test_async_provider_error_mid_stream(instrumented, llm):
+    stream = await ahttp_stream(llm, model="openai/gpt-4o-mini-stream-error")
+    with pytest.raises(Exception):  # noqa: B017 - whatever litellm raises, it must reach us
+        async for _ in stream:
+            pass
+    span = instrumented.only()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+
+
+# --- aggregation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("capture", ["NO_CONTENT", "SPAN_ONLY"])
+def test_tool_call_deltas_are_merged(instrument, telemetry, llm, capture):
+    import json
+
+    instrument(capture_message_content=capture)
+    chunks = list(http_stream(llm, model="openai/gpt-4o-mini-tool"))
+    rebuilt = litellm.stream_chunk_builder(chunks)
+    assert json.loads(rebuilt.choices[0].message.tool_calls[0].function.arguments) == {
+        "location": "Paris"
+    }
+    span = telemetry.only()
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_call",)
+    assert span.attributes["litellm.response.tool_names"] == ("get_weather",)
+    if capture == "NO_CONTENT":
+        assert "gen_ai.output.messages" not in span.attributes
+        return
+    (message,) = json.loads(span.attributes["gen_ai.output.messages"])
+    assert message["finish_reason"] == "tool_call"
+    assert message["parts"] == [
+        {
+            "type": "tool_call",
+            "id": "call_weather_1",
+            "name": "get_weather",
+            "arguments": {"location": "Paris"},
+        }
+    ]
+
+
+def test_no_text_is_kept_with_content_off(instrumented):
+    stream = mock_stream()
+    text_of(stream)
+    state = stream._self_state
+    assert all(choice.text == [] and choice.reasoning == [] for choice in state.choices.values())
+
+
+async def test_async_streamed_output_content(instrument, telemetry):
+    import json
+
+    instrument(capture_message_content="SPAN_ONLY")
+    stream = await amock_stream()
+    assert text_of([c async for c in stream]) == TEXT
+    (message,) = json.loads(telemetry.only().attributes["gen_ai.output.messages"])
+    assert message == {
+        "role": "assistant",
+        "parts": [{"type": "text", "content": TEXT}],
+        "finish_reason": "stop",
+        "name": None,
+    }
