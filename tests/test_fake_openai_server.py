@@ -6,7 +6,9 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import time
 
+import asyncio
 import base64
+import contextlib
 import json
 import select
 import signal
@@ -60,8 +62,13 @@ def server() -> Iterator[str]:
         assert line.startswith("LISTENING "), line
         yield f"http://127.0.0.1:{int(line.split()[1])}"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
         assert proc.stdout is not None
         proc.stdout.close()
 
@@ -188,7 +195,28 @@ def test_stream_error(server: str) -> None:
     with pytest.raises(Exception):  # noqa: B017 - the exact type is litellm's choice
         for chunk in _complete(server, model="openai/gpt-stream-error", stream=True):
             received.append(chunk.choices[0].delta.content or "")
-    assert "".join(received) == "Hello fr"[: len("".join(received))]
+    assert "".join(received) == "Hello fr"
+
+
+def test_async_stream_error(server: str) -> None:
+    """litellm's async transport (aiohttp) must see the cut too, not a clean end."""
+
+    async def consume() -> list[str]:
+        received: list[str] = []
+        stream = await litellm.acompletion(
+            model="openai/gpt-stream-error",
+            messages=MESSAGES,
+            api_base=f"{server}/v1",
+            api_key="sk-fake",
+            max_retries=0,
+            stream=True,
+        )
+        with pytest.raises(Exception):  # noqa: B017 - the exact type is litellm's choice
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+        return received
+
+    assert "".join(asyncio.run(consume())) == "Hello fr"
 
 
 def test_embeddings(server: str) -> None:
