@@ -18,15 +18,32 @@ The behaviour of ``POST /v1/chat/completions`` is chosen by the request's
 * anything else              -> "Hello from fake server", or the text after
   ``echo:`` in the last user message
 
+``POST /v1/responses`` (Responses API, plain JSON or SSE events with
+``"stream": true``) follows the same ``error-429`` / ``error-500`` / ``tool`` /
+``echo:`` rules; its tool turn is answered once the input holds a
+``function_call_output`` item.
+
+Other endpoints, with canned answers: ``POST /v1/embeddings``,
+``/v1/completions``, ``/v1/images/generations`` (``n`` example.com URLs),
+``/v1/audio/speech`` (64 bytes of ``audio/mpeg``), ``/v1/audio/transcriptions``
+(multipart upload; ``text``/``srt``/``vtt`` formats answer plain text) and
+Cohere's v2 rerank at ``/v1/rerank`` and ``/v2/rerank`` (documents ranked by the
+words they share with the query). Every ``/v1/...`` path also works without
+``/v1``; rerank also answers at ``/v1/v2/rerank`` (litellm appends ``/v2/rerank``
+to whatever ``api_base`` it is given).
+
 Test helpers: ``GET /__requests`` lists every recorded request (method, path,
-lower-cased headers, JSON body or null; the helper endpoints themselves are not
-recorded), ``POST /__reset`` clears that list, ``GET /health`` answers ``ok``.
+lower-cased headers, JSON body, the non-file fields of a multipart form as a
+dict, or null; the helper endpoints themselves are not recorded), ``POST /__reset``
+clears that list, ``GET /health`` answers ``ok``.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import email.parser
+import email.policy
 import itertools
 import json
 import signal
@@ -59,6 +76,23 @@ USAGE: dict[str, Any] = {
     "prompt_tokens_details": {"cached_tokens": 3},
     "completion_tokens_details": {"reasoning_tokens": 2},
 }
+RESPONSES_USAGE: dict[str, Any] = {
+    "input_tokens": 12,
+    "output_tokens": 6,
+    "total_tokens": 18,
+    # The installed openai SDK requires cache_write_tokens next to cached_tokens.
+    "input_tokens_details": {"cached_tokens": 2, "cache_write_tokens": 0},
+    "output_tokens_details": {"reasoning_tokens": 1},
+}
+IMAGE_USAGE: dict[str, Any] = {
+    "input_tokens": 9,
+    "output_tokens": 1,
+    "total_tokens": 10,
+    "input_tokens_details": {"text_tokens": 9, "image_tokens": 0},
+}
+TRANSCRIPT = "Hello from the audio file"
+# An ID3v2 tag header, one MPEG-1 Layer III frame header, then silence: 64 bytes.
+SPEECH_BYTES = (b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64").ljust(64, b"\x00")
 MODELS = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "gpt-3.5-turbo-instruct"]
 
 _ids = itertools.count(1)  # next() on itertools.count is atomic under the GIL
@@ -80,6 +114,10 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
     return ""
 
 
+def _echo_or_default(user_text: str) -> str:
+    return user_text.split("echo:", 1)[1].strip() if "echo:" in user_text else DEFAULT_TEXT
+
+
 def _plan_reply(body: dict[str, Any]) -> tuple[str | None, bool, str]:
     """Decide (text, is_tool_call, finish_reason) for a chat request."""
     model = str(body.get("model", ""))
@@ -88,9 +126,149 @@ def _plan_reply(body: dict[str, Any]) -> tuple[str | None, bool, str]:
         if any(m.get("role") == "tool" for m in messages if isinstance(m, dict)):
             return TOOL_ANSWER, False, "stop"
         return None, True, "tool_calls"
-    user_text = _last_user_text(messages)
-    text = user_text.split("echo:", 1)[1].strip() if "echo:" in user_text else DEFAULT_TEXT
+    text = _echo_or_default(_last_user_text(messages))
     return text, False, "length" if "length" in model else "stop"
+
+
+def _plan_response_output(body: dict[str, Any], n: int) -> dict[str, Any]:
+    """The single output item of a Responses API request: a message or a function call."""
+    raw_input = body.get("input")
+    items = [i for i in raw_input if isinstance(i, dict)] if isinstance(raw_input, list) else []
+    if "tool" in str(body.get("model", "")):
+        if not any(i.get("type") == "function_call_output" for i in items):
+            return {
+                "type": "function_call",
+                "id": f"fc_fake_{n}",
+                "call_id": TOOL_CALL["id"],
+                "name": TOOL_CALL["function"]["name"],
+                "arguments": TOOL_ARGUMENTS,
+                "status": "completed",
+            }
+        text = TOOL_ANSWER
+    else:
+        text = _echo_or_default(raw_input if isinstance(raw_input, str) else _last_user_text(items))
+    return {
+        "type": "message",
+        "id": f"msg_fake_{n}",
+        "role": "assistant",
+        "status": "completed",
+        # OpenAI sends "logprobs": [] too, and litellm's content_part.done model requires it.
+        "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+    }
+
+
+def _response_object(body: dict[str, Any], n: int, output: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Responses API ``response`` object; ``output=[]`` gives the in-progress form."""
+    done = bool(output)
+    tools = body.get("tools")
+    return {
+        "id": f"resp_fake_{n}",
+        "object": "response",
+        "created_at": CREATED,
+        "status": "completed" if done else "in_progress",
+        "model": str(body.get("model", "")) + "-2024-07-18",
+        "output": output,
+        "usage": RESPONSES_USAGE if done else None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "metadata": body.get("metadata") or {},
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "tool_choice": body.get("tool_choice") or "auto",
+        "tools": tools if isinstance(tools, list) else [],
+        "temperature": body.get("temperature", 1.0),
+        "top_p": body.get("top_p", 1.0),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "previous_response_id": body.get("previous_response_id"),
+        "reasoning": {"effort": None, "summary": None},
+        "text": {"format": {"type": "text"}},
+        "truncation": "disabled",
+        "store": True,
+        "user": None,
+    }
+
+
+def _response_events(body: dict[str, Any], n: int, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SSE events OpenAI streams for a one-item response, numbered from 0."""
+    item_ref = {"item_id": item["id"], "output_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": _response_object(body, n, [])},
+        {"type": "response.in_progress", "response": _response_object(body, n, [])},
+    ]
+    if item["type"] == "function_call":
+        arguments = item["arguments"]
+        events.append(
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "arguments": "", "status": "in_progress"},
+            }
+        )
+        events += [
+            {"type": "response.function_call_arguments.delta", **item_ref, "delta": piece}
+            for piece in _pieces(arguments, 4)
+        ]
+        done = {"type": "response.function_call_arguments.done", **item_ref, "name": item["name"]}
+        events.append({**done, "arguments": arguments})
+    else:
+        text = item["content"][0]["text"]
+        part_ref = {**item_ref, "content_index": 0}
+        events.append(
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "status": "in_progress", "content": []},
+            }
+        )
+        empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        events.append({"type": "response.content_part.added", **part_ref, "part": empty_part})
+        events += [
+            {"type": "response.output_text.delta", **part_ref, "delta": piece, "logprobs": []}
+            for piece in _pieces(text, 4)
+        ]
+        events.append(
+            {"type": "response.output_text.done", **part_ref, "text": text, "logprobs": []}
+        )
+        events.append(
+            {"type": "response.content_part.done", **part_ref, "part": item["content"][0]}
+        )
+    events.append({"type": "response.output_item.done", "output_index": 0, "item": item})
+    events.append({"type": "response.completed", "response": _response_object(body, n, [item])})
+    return [{**event, "sequence_number": seq} for seq, event in enumerate(events)]
+
+
+def _parse_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    """The non-file fields of a multipart/form-data body (the ``cgi`` module is gone in 3.13)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if name and part.get_filename() is None:
+            payload = part.get_payload(decode=True) or b""
+            fields[str(name)] = payload.decode("utf-8", "replace")
+    return fields
+
+
+def _rerank_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Documents ranked by how many query words they share (ties keep input order)."""
+    query = set(str(body.get("query", "")).lower().split())
+    texts = [
+        d.get("text", "") if isinstance(d, dict) else str(d) for d in body.get("documents") or []
+    ]
+    ranked = sorted(range(len(texts)), key=lambda i: -len(query & set(texts[i].lower().split())))
+    top_n = body.get("top_n")
+    ranked = ranked[: int(top_n)] if top_n else ranked
+    results: list[dict[str, Any]] = []
+    for rank, index in enumerate(ranked):
+        result: dict[str, Any] = {
+            "index": index,
+            "relevance_score": round(max(0.95 - 0.1 * rank, 0.01), 2),
+        }
+        if body.get("return_documents"):
+            result["document"] = {"text": texts[index]}
+        results.append(result)
+    return results
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -102,9 +280,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # silence access logs
         pass
 
-    def _read_json(self) -> Any:
+    def _read_body(self) -> Any:
+        """The request body: parsed JSON, a multipart form's non-file fields, or None."""
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type") or ""
+        if content_type.startswith("multipart/form-data"):
+            return _parse_multipart(raw, content_type)
         try:
             return json.loads(raw) if raw else None
         except ValueError:
@@ -137,7 +319,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         try:
-            body = self._read_json() if method == "POST" else None
+            body = self._read_body() if method == "POST" else None
             path = self.path.split("?", 1)[0].rstrip("/")
             if path not in ("/__requests", "/__reset", "/health"):
                 self._record(body)
@@ -178,13 +360,30 @@ class Handler(BaseHTTPRequestHandler):
         ]
         self._send_json(200, {"object": "list", "data": data})
 
-    def chat(self, body: dict[str, Any]) -> None:
-        model = str(body.get("model", ""))
+    def _sent_model_error(self, model: str) -> bool:
+        """Answer the ``error-429`` / ``error-500`` model switches; True if one matched."""
         if "error-429" in model:
             self._send_json(429, {"error": RATE_LIMIT_ERROR}, retry_after="0")
-            return
+            return True
         if "error-500" in model:
             self._send_error(500, "Internal server error", "server_error")
+            return True
+        return False
+
+    def _start_event_stream(self, chunked: bool = False) -> None:
+        """Send the headers of an SSE response that ends when the connection closes."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def chat(self, body: dict[str, Any]) -> None:
+        model = str(body.get("model", ""))
+        if self._sent_model_error(model):
             return
         text, tool_call, finish = _plan_reply(body)
         completion_id = f"chatcmpl-fake-{next(_ids)}"
@@ -254,17 +453,10 @@ class Handler(BaseHTTPRequestHandler):
 
         broken = "stream-error" in model
         slow = "slow" in model
-        self.close_connection = True
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        if broken:
-            # A body that simply ends at connection close cannot be told apart from a
-            # cut one (aiohttp, litellm's async transport, treats a reset as the end).
-            # Chunked framing makes the missing terminator a visible protocol error.
-            self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        # A body that simply ends at connection close cannot be told apart from a cut
+        # one (aiohttp, litellm's async transport, treats a reset as the end). Chunked
+        # framing makes the missing terminator of a broken stream a visible protocol error.
+        self._start_event_stream(chunked=broken)
         for count, event in enumerate(events):
             if broken and count == 3:  # role chunk + two content chunks were sent
                 self._abort()
@@ -326,6 +518,58 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def create_response(self, body: dict[str, Any]) -> None:
+        # Not "responses": BaseHTTPRequestHandler.responses is its status-phrase table.
+        if self._sent_model_error(str(body.get("model", ""))):
+            return
+        n = next(_ids)
+        item = _plan_response_output(body, n)
+        if not body.get("stream"):
+            self._send_json(200, _response_object(body, n, [item]))
+            return
+        self._start_event_stream()
+        for event in _response_events(body, n, item):
+            self._write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+
+    def images(self, body: dict[str, Any]) -> None:
+        prompt = str(body.get("prompt", ""))
+        data: list[dict[str, Any]] = []
+        for _ in range(max(1, int(body.get("n") or 1))):
+            image_number = next(_ids)
+            if body.get("response_format") == "b64_json":
+                image = {"b64_json": base64.b64encode(b"fake-image-%d" % image_number).decode()}
+            else:
+                image = {"url": f"https://example.com/image-{image_number}.png"}
+            data.append({**image, "revised_prompt": prompt})
+        self._send_json(200, {"created": CREATED, "data": data, "usage": IMAGE_USAGE})
+
+    def speech(self, _body: dict[str, Any]) -> None:
+        self._send(200, SPEECH_BYTES, "audio/mpeg")
+
+    def transcriptions(self, form: dict[str, Any]) -> None:
+        response_format = form.get("response_format") or "json"
+        if response_format in ("text", "srt", "vtt"):
+            self._send(200, TRANSCRIPT.encode(), "text/plain; charset=utf-8")
+            return
+        payload: dict[str, Any] = {"text": TRANSCRIPT}
+        if response_format == "verbose_json":  # what litellm asks for, to price by duration
+            payload.update(task="transcribe", language="english", duration=3.0, segments=[])
+        payload["usage"] = {"type": "duration", "seconds": 3}
+        self._send_json(200, payload)
+
+    def rerank(self, body: dict[str, Any]) -> None:
+        self._send_json(
+            200,
+            {
+                "id": f"rerank-fake-{next(_ids)}",
+                "results": _rerank_results(body),
+                "meta": {
+                    "billed_units": {"search_units": 1},
+                    "tokens": {"input_tokens": 20, "output_tokens": 0},
+                },
+            },
+        )
+
 
 ROUTES = {
     ("GET", "/health"): Handler.health,
@@ -339,6 +583,18 @@ ROUTES = {
     ("POST", "/embeddings"): Handler.embeddings,
     ("POST", "/v1/completions"): Handler.completions,
     ("POST", "/completions"): Handler.completions,
+    ("POST", "/v1/responses"): Handler.create_response,
+    ("POST", "/responses"): Handler.create_response,
+    ("POST", "/v1/images/generations"): Handler.images,
+    ("POST", "/images/generations"): Handler.images,
+    ("POST", "/v1/audio/speech"): Handler.speech,
+    ("POST", "/audio/speech"): Handler.speech,
+    ("POST", "/v1/audio/transcriptions"): Handler.transcriptions,
+    ("POST", "/audio/transcriptions"): Handler.transcriptions,
+    ("POST", "/v1/rerank"): Handler.rerank,
+    ("POST", "/rerank"): Handler.rerank,
+    ("POST", "/v2/rerank"): Handler.rerank,  # litellm's cohere provider, api_base = root
+    ("POST", "/v1/v2/rerank"): Handler.rerank,  # the same with api_base = root + "/v1"
 }
 
 

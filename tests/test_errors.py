@@ -37,17 +37,15 @@ def test_exception_object_is_the_one_litellm_raised(instrumented, monkeypatch):
     import wrapt
     from opentelemetry.util.genai.handler import TelemetryHandler
 
-    from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
+    from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
     from opentelemetry_instrumentation_litellm._messages import ContentPolicy
+    from opentelemetry_instrumentation_litellm._request import positional_names
     from opentelemetry_instrumentation_litellm.patch import make_wrapper
 
     handler = TelemetryHandler(tracer_provider=instrumented.tracer_provider)
-    wrapper = make_wrapper(
-        EntryPoint("litellm", "completion", "chat", False),
-        handler,
-        litellm.main.completion,
-        ContentPolicy(),
-    )
+    entry = next(e for e in ENTRY_POINTS if e.name == "completion")
+    names = positional_names(litellm.main.completion)
+    wrapper = make_wrapper(entry, handler, names, ContentPolicy())
     wrapped = wrapt.FunctionWrapper(raise_it, wrapper)
     with pytest.raises(litellm.RateLimitError) as raised:
         wrapped("gpt-4o-mini", MESSAGES)
@@ -113,17 +111,18 @@ def test_extraction_failure_never_reaches_the_user(instrumented, monkeypatch, ll
     def broken(*args, **kwargs):
         raise RuntimeError("bug in the instrumentation")
 
-    monkeypatch.setattr(_response, "apply_usage", broken)
-    from opentelemetry_instrumentation_litellm import patch
+    from opentelemetry_instrumentation_litellm import _request
 
-    monkeypatch.setattr(patch, "apply_chat_response", broken)
-    monkeypatch.setattr(patch, "apply_chat_request", broken)
+    # Break the response reader and the request reader where they really run.
+    monkeypatch.setattr(_response, "_set_identity", broken)
+    monkeypatch.setattr(_request, "apply_litellm_request", broken)
     response = litellm.completion(
         model="openai/gpt-4o-mini", messages=MESSAGES, api_base=llm.base_url, api_key="k"
     )
     assert response.choices[0].message.content == "Hello from fake server"
     span = instrumented.only()  # the span still ends, exactly once
     assert span.status.status_code is StatusCode.UNSET
+    assert "gen_ai.response.id" not in span.attributes  # the broken reader did run
 
 
 def test_start_failure_falls_back_to_the_plain_call(instrumented, monkeypatch):

@@ -116,6 +116,17 @@ def test_zero_code_instrumentation():
     assert '"gen_ai.provider.name": "openai"' in result.stdout
 
 
+def test_zero_code_traces_functions_imported_by_name():
+    """opentelemetry-instrument patches litellm before the app's own imports run."""
+    app = """
+from litellm import completion
+completion("gpt-4o-mini", [{"role": "user", "content": "hi"}], mock_response="hello")
+"""
+    result = _run(app, _opentelemetry_instrument(), env=ZERO_CODE_ENV)
+    assert result.returncode == 0, result.stderr
+    assert '"name": "chat gpt-4o-mini"' in result.stdout
+
+
 def test_zero_code_can_be_disabled():
     env = {**ZERO_CODE_ENV, "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "litellm"}
     result = _run(APP, _opentelemetry_instrument(), env=env)

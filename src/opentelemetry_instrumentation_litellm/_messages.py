@@ -106,7 +106,7 @@ def tool_call_part(tool_call: Any, policy: ContentPolicy) -> ToolCallRequestPart
     )
 
 
-def _media_part(url: Any, modality: Modality, policy: ContentPolicy) -> MessagePart | None:
+def media_part(url: Any, modality: Modality, policy: ContentPolicy) -> MessagePart | None:
     if not isinstance(url, str):
         return None
     part = image_from_url(url, modality=modality)
@@ -123,7 +123,7 @@ def _content_part(part: Any, policy: ContentPolicy) -> MessagePart | None:
     if kind == "image_url":
         image = get(part, "image_url")
         url = image if isinstance(image, str) else get(image, "url")
-        return _media_part(url, Modality.IMAGE, policy)
+        return media_part(url, Modality.IMAGE, policy)
     if kind == "input_audio":
         audio = get(part, "input_audio")
         data = decode_base64(get(audio, "data") or "")
@@ -140,7 +140,7 @@ def _content_part(part: Any, policy: ContentPolicy) -> MessagePart | None:
         file_id = get(file, "file_id")
         if isinstance(file_id, str):
             return FilePart(mime_type=None, modality=Modality.DOCUMENT, file_id=file_id)
-        return _media_part(get(file, "file_data"), Modality.DOCUMENT, policy)
+        return media_part(get(file, "file_data"), Modality.DOCUMENT, policy)
     return None  # part types the conventions have no shape for are left out
 
 
@@ -229,4 +229,133 @@ def tool_definitions(tools: Any) -> list[ToolDefinition]:
             )
         elif isinstance(kind, str):
             result.append(GenericToolDefinition(name=get(tool, "name") or kind, type=kind))
+    return result
+
+
+# --- other request/response formats -----------------------------------------------------
+
+
+def text_messages(role: str, texts: Any, policy: ContentPolicy) -> list[Any]:
+    """A prompt (string or list of strings) as one message of text parts."""
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, (list, tuple)):
+        return []
+    parts: list[MessagePart] = [
+        TextPart(content=policy.text(t)) for t in texts if isinstance(t, str)
+    ]
+    return [InputMessage(role=role, parts=parts)] if parts else []
+
+
+def system_instructions(system: Any, policy: ContentPolicy) -> list[TextPart]:
+    """Instructions given apart from the chat history (Responses ``instructions``,
+    Anthropic ``system``): a string or a list of text blocks."""
+    if isinstance(system, str):
+        return [TextPart(content=policy.text(system))] if system else []
+    if isinstance(system, list):
+        return [
+            TextPart(content=policy.text(text))
+            for block in system
+            if isinstance(text := get(block, "text"), str)
+        ]
+    return []
+
+
+def _responses_item_parts(item: Any, policy: ContentPolicy) -> tuple[str, list[MessagePart]]:
+    """(role, parts) of one Responses API input or output item."""
+    kind = get(item, "type")
+    if kind == "function_call":
+        return "assistant", [
+            ToolCallRequestPart(
+                id=get(item, "call_id"),
+                name=get(item, "name") or "",
+                arguments=_arguments(get(item, "arguments"), policy),
+            )
+        ]
+    if kind == "function_call_output":
+        output = get(item, "output")
+        return "tool", [
+            ToolCallResponsePart(id=get(item, "call_id"), response=policy.text(_as_text(output)))
+        ]
+    if kind == "reasoning":
+        texts = [get(s, "text") for s in get(item, "summary") or ()]
+        return "assistant", [
+            ReasoningPart(content=policy.text(t)) for t in texts if isinstance(t, str)
+        ]
+    role = get(item, "role")
+    return (role if isinstance(role, str) else "user"), content_parts(get(item, "content"), policy)
+
+
+def responses_input_messages(value: Any, policy: ContentPolicy) -> list[InputMessage]:
+    """The Responses API ``input``: a string, or a list of messages and items."""
+    if isinstance(value, str):
+        return text_messages("user", value, policy)
+    if not isinstance(value, (list, tuple)):
+        return []
+    messages = []
+    for item in value:
+        role, parts = _responses_item_parts(item, policy)
+        messages.append(InputMessage(role=role, parts=parts))
+    return messages
+
+
+def responses_output_messages(response: Any, reason: str, policy: ContentPolicy) -> list[Any]:
+    """A Responses API response's ``output`` items, as one assistant message."""
+    parts: list[MessagePart] = []
+    for item in get(response, "output") or ():
+        parts.extend(_responses_item_parts(item, policy)[1])
+    return [OutputMessage(role="assistant", parts=parts, finish_reason=reason)]
+
+
+def _anthropic_block(block: Any, policy: ContentPolicy) -> MessagePart | None:
+    kind = get(block, "type")
+    if kind == "text":
+        text = get(block, "text")
+        return TextPart(content=policy.text(text)) if isinstance(text, str) else None
+    if kind in ("thinking", "redacted_thinking"):
+        text = get(block, "thinking")
+        return ReasoningPart(content=policy.text(text)) if isinstance(text, str) else None
+    if kind == "tool_use":
+        tool_input = get(block, "input")
+        return ToolCallRequestPart(
+            id=get(block, "id"),
+            name=get(block, "name") or "",
+            arguments=_arguments(json.dumps(tool_input, default=str), policy),
+        )
+    if kind == "tool_result":
+        return ToolCallResponsePart(
+            id=get(block, "tool_use_id"), response=policy.text(_as_text(get(block, "content")))
+        )
+    if kind in ("image", "document"):
+        source = get(block, "source")
+        modality = Modality.IMAGE if kind == "image" else Modality.DOCUMENT
+        if get(source, "type") == "url":
+            return media_part(get(source, "url"), modality, policy)
+        if get(source, "type") == "base64":
+            data = decode_base64(get(source, "data") or "")
+            if data is not None and policy.fits(data):
+                return BlobPart(
+                    mime_type=get(source, "media_type"), modality=modality, content=data
+                )
+    return None
+
+
+def anthropic_parts(content: Any, policy: ContentPolicy) -> list[MessagePart]:
+    if isinstance(content, str):
+        return [TextPart(content=policy.text(content))] if content else []
+    if not isinstance(content, (list, tuple)):
+        return []
+    return [p for block in content if (p := _anthropic_block(block, policy)) is not None]
+
+
+def anthropic_input_messages(messages: Any, policy: ContentPolicy) -> list[InputMessage]:
+    if not isinstance(messages, (list, tuple)):
+        return []
+    result = []
+    for message in messages:
+        role = get(message, "role")
+        parts = anthropic_parts(get(message, "content"), policy)
+        if role == "user" and parts and all(isinstance(p, ToolCallResponsePart) for p in parts):
+            role = "tool"  # a user turn made only of tool results answers tool calls
+        result.append(InputMessage(role=role if isinstance(role, str) else "user", parts=parts))
     return result

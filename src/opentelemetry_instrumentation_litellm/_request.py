@@ -132,18 +132,48 @@ def apply_chat_request(invocation: Any, call: Mapping[str, Any]) -> None:
             value = coerce(value)
             if value is not None:
                 setattr(invocation, prop, value)
-    max_tokens = _integer(call.get("max_tokens") or call.get("max_completion_tokens"))
+    max_tokens = _integer(
+        call.get("max_tokens")
+        or call.get("max_completion_tokens")
+        or call.get("max_output_tokens")  # Responses API
+    )
     if max_tokens is not None:
         invocation.max_tokens = max_tokens
-    stop = call.get("stop")
+    stop = call.get("stop") or call.get("stop_sequences")  # Anthropic's name
     if stop is not None:
         invocation.stop_sequences = _strings(stop)
     choices = _integer(call.get("n"))
     if choices is not None and choices != 1:
         invocation.request_choice_count = choices
     out_type = output_type(call.get("response_format"), call.get("modalities"))
+    if out_type is None:  # the Responses API's structured output: text={"format": {...}}
+        text = call.get("text")
+        out_type = output_type(text.get("format")) if isinstance(text, Mapping) else None
     if out_type is not None:
         invocation.output_type = out_type
+    apply_litellm_request(invocation, call)
+
+
+def request_for_output(kind: str) -> Callable[[Any, Mapping[str, Any]], None]:
+    """Request reader for operations that generate one kind of output (image, speech, text)."""
+
+    def apply(invocation: Any, call: Mapping[str, Any]) -> None:
+        invocation.output_type = kind
+        choices = _integer(call.get("n"))
+        if choices is not None and choices != 1:
+            invocation.request_choice_count = choices
+        apply_litellm_request(invocation, call)
+
+    return apply
+
+
+def apply_embedding_request(invocation: Any, call: Mapping[str, Any]) -> None:
+    dimensions = _integer(call.get("dimensions"))
+    if dimensions is not None:
+        invocation.dimension_count = dimensions
+    encoding_format = call.get("encoding_format")
+    if isinstance(encoding_format, str):
+        invocation.encoding_formats = [encoding_format]
     apply_litellm_request(invocation, call)
 
 
@@ -155,3 +185,6 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
     tags = _strings(_metadata_value(call, "tags"))
     if tags:
         invocation.attributes[attrs.LITELLM_REQUEST_TAGS] = tags
+    model_info = _metadata_value(call, "model_info")  # set by the Router for its deployment
+    if isinstance(model_info, Mapping) and isinstance(model_info.get("id"), str):
+        invocation.attributes[attrs.LITELLM_MODEL_ID] = model_info["id"]

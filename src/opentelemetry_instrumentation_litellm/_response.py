@@ -1,14 +1,24 @@
-"""What a litellm call answered: response facts onto the invocation."""
+"""What a litellm call answered: response facts onto the invocation, a reader per response type."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._providers import server_of
 
 # litellm normalises finish reasons to OpenAI's; the conventions name them differently.
-_FINISH_REASONS = {"tool_calls": "tool_call", "function_call": "tool_call"}
+_FINISH_REASONS = {
+    "tool_calls": "tool_call",
+    "function_call": "tool_call",
+    # Anthropic's stop reasons (litellm.anthropic.messages)
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_call",
+    "refusal": "content_filter",
+}
 
 
 def finish_reason(value: Any) -> str | None:
@@ -17,33 +27,51 @@ def finish_reason(value: Any) -> str | None:
     return _FINISH_REASONS.get(value, value)
 
 
+def field(obj: Any, key: str) -> Any:
+    """``obj[key]`` for dicts (litellm returns some responses as dicts), ``obj.key`` otherwise."""
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _first_count(obj: Any, *keys: str) -> int | None:
+    for key in keys:
+        value = _count(field(obj, key))
+        if value is not None:
+            return value
+    return None
+
+
 def apply_usage(invocation: Any, usage: Any) -> None:
-    """Token counts from an OpenAI-shaped usage object (litellm's ``Usage``)."""
+    """Token counts from a usage object: OpenAI chat (``prompt_tokens``), Responses and
+    Anthropic (``input_tokens``) shapes alike."""
     if usage is None:
         return
-    input_tokens = _count(getattr(usage, "prompt_tokens", None))
-    output_tokens = _count(getattr(usage, "completion_tokens", None))
+    input_tokens = _first_count(usage, "prompt_tokens", "input_tokens")
+    output_tokens = _first_count(usage, "completion_tokens", "output_tokens")
     if input_tokens is not None:
         invocation.input_tokens = input_tokens
     if output_tokens is not None:
         invocation.output_tokens = output_tokens
-    prompt_details = getattr(usage, "prompt_tokens_details", None)
-    if prompt_details is not None:
-        cached = _count(getattr(prompt_details, "cached_tokens", None))
-        if cached:
-            invocation.cache_read_input_tokens = cached
-    created = _count(getattr(usage, "cache_creation_input_tokens", None))
+    cached = _first_count(usage, "cache_read_input_tokens") or _first_count(
+        field(usage, "prompt_tokens_details") or field(usage, "input_tokens_details"),
+        "cached_tokens",
+    )
+    if cached:
+        invocation.cache_read_input_tokens = cached
+    created = _first_count(usage, "cache_creation_input_tokens")
     if created:
         invocation.attributes[attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = created
-    completion_details = getattr(usage, "completion_tokens_details", None)
-    if completion_details is not None:
-        reasoning = _count(getattr(completion_details, "reasoning_tokens", None))
-        if reasoning:
-            invocation.thinking_tokens = reasoning
+    reasoning = _first_count(
+        field(usage, "completion_tokens_details") or field(usage, "output_tokens_details"),
+        "reasoning_tokens",
+    )
+    if reasoning:
+        invocation.thinking_tokens = reasoning
 
 
 def apply_hidden_params(invocation: Any, response: Any, *, cost: bool = True) -> None:
@@ -53,53 +81,128 @@ def apply_hidden_params(invocation: Any, response: Any, *, cost: bool = True) ->
     usage is known, the real cost comes with the usage chunk.
     """
     hidden = getattr(response, "_hidden_params", None)
-    if not isinstance(hidden, dict):
+    if hidden is None:
         return
     extra = invocation.attributes
-    provider = hidden.get("custom_llm_provider")
+    provider = field(hidden, "custom_llm_provider")
     if isinstance(provider, str):
         extra[attrs.LITELLM_PROVIDER] = provider
-    response_cost = hidden.get("response_cost") if cost else None
+    response_cost = field(hidden, "response_cost") if cost else None
     if isinstance(response_cost, (int, float)) and not isinstance(response_cost, bool):
         extra[attrs.LITELLM_RESPONSE_COST] = float(response_cost)
-    call_id = hidden.get("litellm_call_id")
+    call_id = field(hidden, "litellm_call_id")
     if isinstance(call_id, str):
         extra[attrs.LITELLM_CALL_ID] = call_id
-    cache_hit = hidden.get("cache_hit")
+    cache_hit = field(hidden, "cache_hit")
     if isinstance(cache_hit, bool):
         extra[attrs.LITELLM_CACHE_HIT] = cache_hit
-    model_id = hidden.get("model_id")
+    model_id = field(hidden, "model_id")
     if isinstance(model_id, str) and model_id:
         extra[attrs.LITELLM_MODEL_ID] = model_id
-    if invocation.data.server_address is None:
-        address, port = server_of(hidden.get("api_base"))
+    data = getattr(invocation, "data", None)  # inference invocations take the server late
+    if data is not None and data.server_address is None:
+        address, port = server_of(field(hidden, "api_base"))
         if address:
-            invocation.data.server_address = address
-            invocation.data.server_port = port
+            data.server_address = address
+            data.server_port = port
 
 
-def apply_chat_response(invocation: Any, response: Any) -> None:
-    """A ``ModelResponse`` (chat or text completion) onto an inference invocation."""
-    response_id = getattr(response, "id", None)
-    if isinstance(response_id, str):
+def _set_identity(invocation: Any, response: Any) -> None:
+    response_id = field(response, "id")
+    if isinstance(response_id, str) and hasattr(invocation, "response_id"):
         invocation.response_id = response_id
-    model = getattr(response, "model", None)
-    if isinstance(model, str):
+    model = field(response, "model")
+    if isinstance(model, str) and model:
         invocation.response_model_name = model
-    reasons = []
-    tool_names = []
-    for choice in getattr(response, "choices", None) or ():
-        reason = finish_reason(getattr(choice, "finish_reason", None))
-        if reason:
-            reasons.append(reason)
-        message = getattr(choice, "message", None)
-        for tool_call in getattr(message, "tool_calls", None) or ():
-            name = getattr(getattr(tool_call, "function", None), "name", None)
-            if isinstance(name, str) and name:
-                tool_names.append(name)
+
+
+def _set_outcome(invocation: Any, reasons: list[str], tool_names: list[str]) -> None:
     if reasons:
         invocation.finish_reasons = reasons
     if tool_names:
         invocation.attributes[attrs.LITELLM_RESPONSE_TOOL_NAMES] = tool_names
-    apply_usage(invocation, getattr(response, "usage", None))
+
+
+def apply_chat_response(invocation: Any, response: Any) -> None:
+    """A ``ModelResponse`` (chat) or ``TextCompletionResponse``."""
+    _set_identity(invocation, response)
+    reasons = []
+    tool_names = []
+    for choice in field(response, "choices") or ():
+        reason = finish_reason(field(choice, "finish_reason"))
+        if reason:
+            reasons.append(reason)
+        message = field(choice, "message")
+        for tool_call in field(message, "tool_calls") or ():
+            name = field(field(tool_call, "function"), "name")
+            if isinstance(name, str) and name:
+                tool_names.append(name)
+    _set_outcome(invocation, reasons, tool_names)
+    apply_usage(invocation, field(response, "usage"))
+    apply_hidden_params(invocation, response)
+
+
+def _responses_finish_reason(response: Any, has_tool_calls: bool) -> str | None:
+    status = field(response, "status")
+    if status == "completed":
+        return "tool_call" if has_tool_calls else "stop"
+    if status == "incomplete":
+        reason = field(field(response, "incomplete_details"), "reason")
+        return "length" if reason == "max_output_tokens" else finish_reason(reason) or "length"
+    if status in ("failed", "cancelled"):
+        return "error"
+    return None
+
+
+def apply_responses_response(invocation: Any, response: Any) -> None:
+    """An OpenAI Responses API ``ResponsesAPIResponse``."""
+    _set_identity(invocation, response)
+    tool_names = [
+        name
+        for item in field(response, "output") or ()
+        if field(item, "type") == "function_call" and isinstance(name := field(item, "name"), str)
+    ]
+    reason = _responses_finish_reason(response, bool(tool_names))
+    _set_outcome(invocation, [reason] if reason else [], tool_names)
+    apply_usage(invocation, field(response, "usage"))
+    apply_hidden_params(invocation, response)
+
+
+def apply_anthropic_response(invocation: Any, response: Any) -> None:
+    """An Anthropic Messages response (``litellm.anthropic.messages``), a dict."""
+    _set_identity(invocation, response)
+    tool_names = [
+        name
+        for block in field(response, "content") or ()
+        if field(block, "type") == "tool_use" and isinstance(name := field(block, "name"), str)
+    ]
+    reason = finish_reason(field(response, "stop_reason"))
+    _set_outcome(invocation, [reason] if reason else [], tool_names)
+    apply_usage(invocation, field(response, "usage"))
+    apply_hidden_params(invocation, response)
+
+
+def apply_embedding_response(invocation: Any, response: Any) -> None:
+    """An ``EmbeddingResponse``: model, input tokens, vector size."""
+    model = field(response, "model")
+    if isinstance(model, str) and model:
+        invocation.response_model_name = model
+    input_tokens = _first_count(field(response, "usage"), "prompt_tokens", "input_tokens")
+    if input_tokens is not None:
+        invocation.input_tokens = input_tokens
+    if invocation.dimension_count is None:
+        data = field(response, "data") or ()
+        vector = field(data[0], "embedding") if len(data) else None
+        if isinstance(vector, list) and vector:
+            invocation.dimension_count = len(vector)
+    apply_hidden_params(invocation, response)
+
+
+def apply_generic_response(invocation: Any, response: Any) -> None:
+    """Images, speech, transcriptions, rerank: id, model and usage where they have them."""
+    _set_identity(invocation, response)
+    usage = field(response, "usage")
+    if usage is None:  # rerank reports tokens under meta.tokens
+        usage = field(field(response, "meta"), "tokens")
+    apply_usage(invocation, usage)
     apply_hidden_params(invocation, response)

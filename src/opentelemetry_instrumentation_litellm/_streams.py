@@ -13,9 +13,10 @@ usage and tool-call names, plus the text itself only when content capture is on.
 
 from __future__ import annotations
 
+import json
 import logging
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from opentelemetry.util.genai.stream import (
     AbandonedStreamError,
@@ -26,10 +27,18 @@ from opentelemetry.util.genai.types import OutputMessage
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
-from opentelemetry_instrumentation_litellm._messages import ContentPolicy, get, output_message
+from opentelemetry_instrumentation_litellm._messages import (
+    ContentPolicy,
+    get,
+    output_message,
+    responses_output_messages,
+)
 from opentelemetry_instrumentation_litellm._response import (
+    apply_anthropic_response,
     apply_hidden_params,
+    apply_responses_response,
     apply_usage,
+    field,
     finish_reason,
 )
 
@@ -100,6 +109,10 @@ class ChatStreamState:
             delta = getattr(delta_choice, "delta", None)
             if delta is not None:
                 self._add_delta(choice, delta)
+            elif self.capture:  # text_completion streams: choices carry `text`
+                text = getattr(delta_choice, "text", None)
+                if text:
+                    choice.text.append(text)
 
     def _add_delta(self, choice: _Choice, delta: Any) -> None:
         role = getattr(delta, "role", None)
@@ -183,6 +196,127 @@ class ChatStreamState:
         return output_message(message, reason, policy)
 
 
+class StreamState(Protocol):
+    """What a stream's chunks add up to; one implementation per stream format."""
+
+    @property
+    def complete(self) -> bool: ...
+
+    def add(self, chunk: Any) -> None: ...
+
+    def apply(
+        self, invocation: Any, stream: Any, policy: ContentPolicy, error: BaseException | None
+    ) -> None: ...
+
+
+_RESPONSES_FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+
+
+class ResponsesStreamState:
+    """OpenAI Responses API events: the final event carries the whole response."""
+
+    __slots__ = ("capture", "final", "started")
+
+    def __init__(self, capture: bool) -> None:
+        self.capture = capture
+        self.started: Any = None
+        self.final: Any = None
+
+    @property
+    def complete(self) -> bool:
+        return self.final is not None
+
+    def add(self, event: Any) -> None:
+        kind = field(event, "type")
+        if kind == "response.created":
+            self.started = field(event, "response")
+        elif kind in _RESPONSES_FINAL_EVENTS:
+            self.final = field(event, "response")
+
+    def apply(
+        self, invocation: Any, stream: Any, policy: ContentPolicy, error: BaseException | None
+    ) -> None:
+        if self.final is not None:
+            apply_responses_response(invocation, self.final)
+            if self.capture:
+                reasons = invocation.finish_reasons or ["stop"]
+                invocation.output_messages = responses_output_messages(
+                    self.final, reasons[0], policy
+                )
+        elif self.started is not None:
+            response_id = field(self.started, "id")
+            if isinstance(response_id, str):
+                invocation.response_id = response_id
+        if error is not None:
+            invocation.finish_reasons = ["error"]
+
+
+class AnthropicStreamState:
+    """Anthropic Messages stream events (dicts, or the SSE bytes litellm passes through)."""
+
+    __slots__ = ("capture", "message", "reason", "text", "tool_names", "usage")
+
+    def __init__(self, capture: bool) -> None:
+        self.capture = capture
+        self.message: Any = None
+        self.reason: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.tool_names: list[str] = []
+        self.text: list[str] = []
+
+    @property
+    def complete(self) -> bool:
+        return self.reason is not None
+
+    def add(self, chunk: Any) -> None:
+        if isinstance(chunk, (bytes, bytearray)):
+            chunk = chunk.decode("utf-8", "replace")
+        if isinstance(chunk, str):
+            for line in chunk.splitlines():
+                if line.startswith("data:"):
+                    try:
+                        self._event(json.loads(line[5:]))
+                    except ValueError:
+                        continue
+        else:
+            self._event(chunk)
+
+    def _event(self, event: Any) -> None:
+        kind = field(event, "type")
+        if kind == "message_start":
+            self.message = field(event, "message")
+            self.usage.update(field(self.message, "usage") or {})
+        elif kind == "content_block_start":
+            block = field(event, "content_block")
+            if field(block, "type") == "tool_use" and field(block, "name"):
+                self.tool_names.append(field(block, "name"))
+        elif kind == "content_block_delta" and self.capture:
+            text = field(field(event, "delta"), "text")
+            if isinstance(text, str):
+                self.text.append(text)
+        elif kind == "message_delta":
+            self.reason = finish_reason(field(field(event, "delta"), "stop_reason")) or "stop"
+            self.usage.update(field(event, "usage") or {})
+
+    def apply(
+        self, invocation: Any, stream: Any, policy: ContentPolicy, error: BaseException | None
+    ) -> None:
+        if self.message is not None:
+            apply_anthropic_response(invocation, self.message)
+        apply_usage(invocation, self.usage)
+        if self.tool_names:
+            invocation.attributes[attrs.LITELLM_RESPONSE_TOOL_NAMES] = self.tool_names
+        reason = "error" if error is not None else self.reason
+        if reason:
+            invocation.finish_reasons = [reason]
+        if self.capture and self.text:
+            invocation.output_messages = [
+                output_message(
+                    {"role": "assistant", "content": "".join(self.text)}, reason or "error", policy
+                )
+            ]
+
+
 def _close_provider_stream(stream: Any) -> None:
     """Best-effort close of what litellm reads from (litellm's stream has no ``close``)."""
     for target in (stream, getattr(stream, "completion_stream", None)):
@@ -195,16 +329,16 @@ def _close_provider_stream(stream: Any) -> None:
             return
 
 
-class _ChatStream:
+class _TracedStream:
     """Telemetry hooks shared by the sync and async stream wrappers."""
 
     _self_invocation: Any
-    _self_state: ChatStreamState
+    _self_state: StreamState
     _self_policy: ContentPolicy
     __wrapped__: Any
 
-    def _start_telemetry(self, invocation: Any, policy: ContentPolicy) -> None:
-        self._self_state = ChatStreamState(invocation.should_capture_content)
+    def _start_telemetry(self, invocation: Any, policy: ContentPolicy, state: StreamState) -> None:
+        self._self_state = state
         self._self_policy = policy
         # The caller gets control back: the span is current again only while
         # litellm produces a chunk (the stream wrapper activates it per read).
@@ -243,12 +377,14 @@ class _ChatStream:
             )
 
 
-class SyncChatStream(_ChatStream, SyncStreamWrapper[Any]):
-    """``litellm.completion(..., stream=True)``'s stream, traced."""
+class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
+    """A stream a sync litellm function returned (``completion(..., stream=True)``), traced."""
 
-    def __init__(self, stream: Any, invocation: Any, policy: ContentPolicy) -> None:
+    def __init__(
+        self, stream: Any, invocation: Any, policy: ContentPolicy, state: StreamState
+    ) -> None:
         super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy)
+        self._start_telemetry(invocation, policy, state)
 
     def close(self) -> None:
         with self._execution_context():
@@ -272,12 +408,14 @@ class SyncChatStream(_ChatStream, SyncStreamWrapper[Any]):
         return False
 
 
-class AsyncChatStream(_ChatStream, AsyncStreamWrapper[Any]):
-    """``await litellm.acompletion(..., stream=True)``'s stream, traced."""
+class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
+    """A stream an async litellm function returned (``acompletion(..., stream=True)``), traced."""
 
-    def __init__(self, stream: Any, invocation: Any, policy: ContentPolicy) -> None:
+    def __init__(
+        self, stream: Any, invocation: Any, policy: ContentPolicy, state: StreamState
+    ) -> None:
         super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy)
+        self._start_telemetry(invocation, policy, state)
 
     async def aclose(self) -> None:
         with self._execution_context():

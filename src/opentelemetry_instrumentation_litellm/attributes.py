@@ -33,3 +33,21 @@ GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.i
 LITELLM_RESPONSE_TOOL_NAMES: Final = "litellm.response.tool_names"
 """Names of the tools the model asked to call, in order (string[]). Recorded with content
 capture off too: a tool's name is not message content."""
+
+LITELLM_ROUTER_MODEL_GROUP: Final = "litellm.router.model_group"
+"""Router span: the model group the caller asked the Router for (string)."""
+
+LITELLM_ROUTER_FINAL_MODEL_GROUP: Final = "litellm.router.final_model_group"
+"""Router span: the model group of the last attempt, a fallback group if one was used (string)."""
+
+LITELLM_ROUTER_DEPLOYMENT: Final = "litellm.router.deployment"
+"""Router span: litellm model of the deployment tried last, e.g. ``openai/gpt-4o`` (string)."""
+
+LITELLM_ROUTER_ATTEMPTS: Final = "litellm.router.attempts"
+"""Router span: how many deployment calls the Router made (int)."""
+
+LITELLM_ROUTER_RETRIES: Final = "litellm.router.retries"
+"""Router span: attempts repeated within the same model group (int)."""
+
+LITELLM_ROUTER_FALLBACKS: Final = "litellm.router.fallbacks"
+"""Router span: how many times the Router switched to a fallback model group (int)."""

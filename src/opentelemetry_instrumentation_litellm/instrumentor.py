@@ -10,6 +10,7 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.trace import get_tracer
 from opentelemetry.util.genai.completion_hook import _NoOpCompletionHook
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
@@ -20,6 +21,8 @@ from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
     ContentPolicy,
 )
+from opentelemetry_instrumentation_litellm._request import positional_names
+from opentelemetry_instrumentation_litellm._router import ROUTER_METHODS, make_router_wrapper
 from opentelemetry_instrumentation_litellm.package import _instruments
 from opentelemetry_instrumentation_litellm.patch import make_wrapper
 from opentelemetry_instrumentation_litellm.version import __version__
@@ -102,18 +105,27 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         )
         for entry in ENTRY_POINTS:
             module = importlib.import_module(entry.module)
-            original = getattr(module, entry.name, None)
-            if original is None:
+            if getattr(module, entry.name, None) is None:
                 _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
                 continue
-            wrap_function_wrapper(
-                module, entry.name, make_wrapper(entry, handler, original, policy)
-            )
+            names = positional_names(getattr(module, entry.bind_like or entry.name))
+            wrapper = make_wrapper(entry, handler, names, policy)
+            wrap_function_wrapper(module, entry.name, wrapper)
+        tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
+        router = importlib.import_module("litellm").Router
+        for name, is_async in ROUTER_METHODS:
+            if hasattr(router, name):
+                wrap_function_wrapper(router, name, make_router_wrapper(tracer, is_async))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for entry in ENTRY_POINTS:
             module = importlib.import_module(entry.module)
-            unwrap(module, entry.name)
+            if hasattr(getattr(module, entry.name, None), "__wrapped__"):
+                unwrap(module, entry.name)
+        router = importlib.import_module("litellm").Router
+        for name, _ in ROUTER_METHODS:
+            if hasattr(getattr(router, name, None), "__wrapped__"):
+                unwrap(router, name)
 
 
 def _set_capture_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:

@@ -12,98 +12,92 @@ level and swallowed, the user's exceptions propagate as the same object.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry.util.genai.handler import TelemetryHandler
 
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
-from opentelemetry_instrumentation_litellm._messages import (
-    ContentPolicy,
-    input_messages,
-    output_message,
-    tool_definitions,
-)
+from opentelemetry_instrumentation_litellm._messages import ContentPolicy
+from opentelemetry_instrumentation_litellm._operations import Operation
 from opentelemetry_instrumentation_litellm._request import (
-    apply_chat_request,
     call_arguments,
-    positional_names,
     session_id,
     target,
 )
-from opentelemetry_instrumentation_litellm._response import apply_chat_response, finish_reason
-from opentelemetry_instrumentation_litellm._streams import AsyncChatStream, SyncChatStream
+from opentelemetry_instrumentation_litellm._router import current_router_call
+from opentelemetry_instrumentation_litellm._streams import AsyncTracedStream, SyncTracedStream
 
 _logger = logging.getLogger(__name__)
 
-
-def _record_input_content(invocation: Any, call: Mapping[str, Any], policy: ContentPolicy) -> None:
-    invocation.input_messages = input_messages(call.get("messages"), policy)
-    tools = tool_definitions(call.get("tools"))
-    if tools:
-        invocation.tool_definitions = tools
+_INSIDE_CALL: ContextVar[bool] = ContextVar("litellm_instrumentation_inside_call", default=False)
+"""True while one of our spans covers a litellm call: litellm calling itself (or a
+custom provider calling litellm) is part of that call, not a new one."""
 
 
-def _record_output_content(invocation: Any, response: Any, policy: ContentPolicy) -> None:
-    invocation.output_messages = [
-        output_message(
-            getattr(choice, "message", None),
-            finish_reason(getattr(choice, "finish_reason", None)) or "stop",
-            policy,
-        )
-        for choice in getattr(response, "choices", None) or ()
-    ]
+def _is_stream(result: Any) -> bool:
+    return hasattr(result, "__next__") or hasattr(result, "__anext__")
 
 
 def make_wrapper(
     entry: EntryPoint,
     handler: TelemetryHandler,
-    original: Callable[..., Any],
+    names: tuple[str, ...],
     policy: ContentPolicy,
 ) -> Callable[..., Any]:
-    """A wrapt wrapper for ``original`` (sync or async, as the entry point says)."""
-    from litellm import CustomStreamWrapper
+    """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
-    names = positional_names(original)
-    operation = entry.operation
-    stream_class = AsyncChatStream if entry.is_async else SyncChatStream
+    ``names`` are the positional parameter names of the wrapped function.
+    """
+    operation: Operation = entry.operation
+    capture = handler.should_capture_content()
+    stream_class = AsyncTracedStream if entry.is_async else SyncTracedStream
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
             call = call_arguments(names, args, kwargs)
+            router_call = current_router_call()
+            if router_call is not None:
+                router_call.record(call)
             provider, model, address, port = target(call)
-            invocation = handler.inference(
-                provider,
-                request_model=model,
-                server_address=address,
-                server_port=port,
-                operation_name=operation,
-                conversation_id=session_id(call),
-            )
+            if operation.embedding:
+                invocation = handler.embedding(
+                    provider, request_model=model, server_address=address, server_port=port
+                )
+            else:
+                invocation = handler.inference(
+                    provider,
+                    request_model=model,
+                    server_address=address,
+                    server_port=port,
+                    operation_name=operation.name,
+                    conversation_id=session_id(call),
+                )
         except Exception:
             _logger.debug("litellm instrumentation: could not start a span", exc_info=True)
             return None
         try:
-            apply_chat_request(invocation, call)
-            if invocation.should_capture_content:
-                _record_input_content(invocation, call, policy)
+            operation.read_request(invocation, call)
+            if capture and operation.input_content is not None:
+                operation.input_content(invocation, call, policy)
         except Exception:
             _logger.debug("litellm instrumentation: could not read the request", exc_info=True)
         return invocation
 
     def finish(invocation: Any, result: Any) -> Any:
-        if isinstance(result, CustomStreamWrapper):
+        if operation.stream_state is not None and _is_stream(result):
             try:
-                return stream_class(result, invocation, policy)
+                return stream_class(result, invocation, policy, operation.stream_state(capture))
             except Exception:
                 _logger.debug("litellm instrumentation: could not wrap a stream", exc_info=True)
                 stop(invocation)
                 return result
         try:
-            apply_chat_response(invocation, result)
-            if invocation.should_capture_content:
-                _record_output_content(invocation, result, policy)
+            operation.read_response(invocation, result)
+            if capture and operation.output_content is not None:
+                operation.output_content(invocation, result, policy)
         except Exception:
             _logger.debug("litellm instrumentation: could not read the response", exc_info=True)
         stop(invocation)
@@ -114,27 +108,37 @@ def make_wrapper(
         async def async_wrapper(
             wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
         ) -> Any:
+            if _INSIDE_CALL.get():
+                return await wrapped(*args, **kwargs)
             invocation = start(args, kwargs)
             if invocation is None:
                 return await wrapped(*args, **kwargs)
+            token = _INSIDE_CALL.set(True)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:
                 fail(invocation, error)
                 raise
+            finally:
+                _INSIDE_CALL.reset(token)
             return finish(invocation, result)
 
         return async_wrapper
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        if _INSIDE_CALL.get():
+            return wrapped(*args, **kwargs)
         invocation = start(args, kwargs)
         if invocation is None:
             return wrapped(*args, **kwargs)
+        token = _INSIDE_CALL.set(True)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
             fail(invocation, error)
             raise
+        finally:
+            _INSIDE_CALL.reset(token)
         return finish(invocation, result)
 
     return sync_wrapper

@@ -1,0 +1,152 @@
+"""``litellm.Router`` calls: one parent span over the attempts the router makes.
+
+Each attempt is an ordinary ``litellm.completion``/``acompletion`` call the Router
+makes to one deployment, traced as usual (with that deployment's provider, model
+and server). The router span around them records the model group requested, the
+deployment finally used, and how many retries and fallbacks it took.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.util.genai.utils import fq_exception_type
+
+from opentelemetry_instrumentation_litellm import attributes as attrs
+
+_logger = logging.getLogger(__name__)
+
+ROUTER_METHODS: tuple[tuple[str, bool], ...] = (
+    ("completion", False),
+    ("acompletion", True),
+    ("embedding", False),
+    ("aembedding", True),
+)
+"""``litellm.Router`` methods wrapped, and whether each is async."""
+
+
+@dataclass
+class RouterCall:
+    """The attempts of one Router call, recorded by the attempt wrappers."""
+
+    model_group: str | None
+    attempts: list[tuple[str | None, str | None, str | None]] = field(default_factory=list)
+    """(model group, deployment model, deployment id) of each attempt, in order."""
+
+    def record(self, call: Mapping[str, Any]) -> None:
+        metadata = call.get("metadata") or call.get("litellm_metadata")
+        if not isinstance(metadata, Mapping):
+            metadata = {}
+        model_info = metadata.get("model_info")
+        deployment_id = model_info.get("id") if isinstance(model_info, Mapping) else None
+        self.attempts.append(
+            (
+                metadata.get("model_group") or self.model_group,
+                metadata.get("deployment") or call.get("model"),
+                deployment_id if isinstance(deployment_id, str) else None,
+            )
+        )
+
+    def attributes(self) -> dict[str, Any]:
+        groups = [group for group, _, _ in self.attempts]
+        fallbacks = sum(1 for before, after in itertools.pairwise(groups) if before != after)
+        result: dict[str, Any] = {
+            attrs.LITELLM_ROUTER_ATTEMPTS: len(self.attempts),
+            attrs.LITELLM_ROUTER_RETRIES: max(len(self.attempts) - 1 - fallbacks, 0),
+            attrs.LITELLM_ROUTER_FALLBACKS: fallbacks,
+        }
+        if self.attempts:
+            group, deployment, deployment_id = self.attempts[-1]
+            if isinstance(group, str):
+                result[attrs.LITELLM_ROUTER_FINAL_MODEL_GROUP] = group
+            if isinstance(deployment, str):
+                result[attrs.LITELLM_ROUTER_DEPLOYMENT] = deployment
+            if deployment_id:
+                result[attrs.LITELLM_MODEL_ID] = deployment_id
+        return result
+
+
+_CURRENT: ContextVar[RouterCall | None] = ContextVar("litellm_router_call", default=None)
+
+
+def current_router_call() -> RouterCall | None:
+    return _CURRENT.get()
+
+
+def _start(tracer: Tracer, args: tuple[Any, ...], kwargs: Mapping[str, Any]):
+    model = kwargs.get("model", args[0] if args else None)
+    group = model if isinstance(model, str) else None
+    span = tracer.start_span(
+        f"router {group}" if group else "router",
+        kind=SpanKind.INTERNAL,
+        attributes={attrs.LITELLM_ROUTER_MODEL_GROUP: group} if group else None,
+    )
+    router_call = RouterCall(group)
+    token = _CURRENT.set(router_call)
+    context_token = context.attach(trace.set_span_in_context(span))
+    return span, router_call, token, context_token
+
+
+def _end(state: Any, error: BaseException | None) -> None:
+    span, router_call, token, context_token = state
+    try:
+        context.detach(context_token)
+        _CURRENT.reset(token)
+        span.set_attributes(router_call.attributes())
+        if error is not None:
+            span.set_attribute(ERROR_TYPE, fq_exception_type(error))
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+        span.end()
+    except Exception:
+        _logger.debug("litellm instrumentation: could not end a router span", exc_info=True)
+
+
+def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
+    """A wrapt wrapper for a ``litellm.Router`` method."""
+
+    def begin(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        if _CURRENT.get() is not None:  # the Router calling itself (fallbacks): one router span
+            return None
+        try:
+            return _start(tracer, args, kwargs)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not start a router span", exc_info=True)
+            return None
+
+    if is_async:
+
+        async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            state = begin(args, kwargs)
+            if state is None:
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as error:
+                _end(state, error)
+                raise
+            _end(state, None)
+            return result
+
+        return async_wrapper
+
+    def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        state = begin(args, kwargs)
+        if state is None:
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as error:
+            _end(state, error)
+            raise
+        _end(state, None)
+        return result
+
+    return sync_wrapper
