@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
 
+
 TESTS = Path(__file__).resolve().parent
 SECRET = "sk-TOPSECRET-0123456789"
 
@@ -105,6 +106,19 @@ def fake_llm() -> Iterator[FakeLLM]:
 def llm(fake_llm: FakeLLM) -> FakeLLM:
     fake_llm.reset()
     return fake_llm
+
+
+@pytest.fixture
+def litellm_callbacks() -> Iterator[None]:
+    """Restore every litellm callback list afterwards: litellm copies what a test puts in
+    ``litellm.callbacks`` into its per-event lists, where it would outlive the test."""
+    import litellm
+
+    names = [n for n in dir(litellm) if n.endswith(("callbacks", "callback"))]
+    saved = {n: list(v) for n in names if isinstance(v := getattr(litellm, n), list)}
+    yield
+    for name, value in saved.items():
+        getattr(litellm, name)[:] = value
 
 
 @dataclass

@@ -264,17 +264,11 @@ class _SpanInsideCall(litellm.integrations.custom_logger.CustomLogger):
 
 
 @pytest.fixture
-def span_inside_call(instrumented):
-    logger = _SpanInsideCall(instrumented.tracer_provider.get_tracer("hook"))
-    litellm.callbacks = [*litellm.callbacks, logger]
-    yield
-    # litellm copies callbacks into its per-event lists: take it out of all of them.
-    for name in dir(litellm):
-        if name.endswith(("callbacks", "callback")):
-            registered = getattr(litellm, name)
-            if isinstance(registered, list):
-                while logger in registered:
-                    registered.remove(logger)
+def span_inside_call(instrumented, litellm_callbacks):
+    litellm.callbacks = [
+        *litellm.callbacks,
+        _SpanInsideCall(instrumented.tracer_provider.get_tracer("hook")),
+    ]
 
 
 def test_work_inside_the_call_nests_under_the_span(instrumented, span_inside_call, llm):

@@ -284,10 +284,9 @@ class _CallsLitellmAgain(litellm.integrations.custom_logger.CustomLogger):
             litellm.completion("gpt-4o-mini", MESSAGES, mock_response="inner")
 
 
-def test_litellm_calling_itself_is_one_span(instrumented, monkeypatch):
+def test_litellm_calling_itself_is_one_span(instrumented, litellm_callbacks):
     logger = _CallsLitellmAgain()
-    monkeypatch.setattr(litellm, "callbacks", [logger])
-    monkeypatch.setattr(litellm, "input_callback", [logger])
+    litellm.callbacks = [logger]
     litellm.completion("gpt-4o-mini", MESSAGES, mock_response="outer", metadata={"outer": True})
     spans = instrumented.finished()
     assert [s.name for s in spans] == ["chat gpt-4o-mini"]
@@ -456,15 +455,21 @@ def test_an_openai_sdk_instrumentation_inside_does_not_duplicate(instrumented, l
         "create",
         wrapt.FunctionWrapper(chat_api.Completions.create, traced_create),
     )
-    litellm.completion(model="openai/gpt-4o-mini", messages=MESSAGES, **local(llm))
+    # A key of its own: litellm caches OpenAI clients (and their raw-response wrappers) per key.
+    litellm.completion(
+        model="openai/gpt-4o-mini",
+        messages=MESSAGES,
+        api_base=llm.base_url,
+        api_key="sk-sdk-instrumentation-test",
+    )
     assert calls == ["gpt-4o-mini"]  # the SDK instrumentation really ran, over HTTP
     (span,) = instrumented.finished()
     assert span.instrumentation_scope.name == "opentelemetry_instrumentation_litellm"
 
 
-def test_litellm_otel_callback_alongside(instrumented, monkeypatch):
+def test_litellm_otel_callback_alongside(instrumented, monkeypatch, litellm_callbacks):
     """litellm's own `otel` callback adds its spans under ours; there is still one chat span."""
-    monkeypatch.setattr(litellm, "callbacks", ["otel"])
+    litellm.callbacks = ["otel"]
     tracer = instrumented.tracer_provider.get_tracer("app")
     from opentelemetry import trace
 
