@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
 
+pytest_plugins = ["mlflow_fixtures"]
 
 TESTS = Path(__file__).resolve().parent
 SECRET = "sk-TOPSECRET-0123456789"

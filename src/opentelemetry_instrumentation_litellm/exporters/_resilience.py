@@ -1,0 +1,251 @@
+"""Keep a down or slow trace backend from disturbing the application.
+
+What the SDK (1.45) already does, so it is not repeated here: ``BatchSpanProcessor``
+exports on its own thread from a bounded queue (``OTEL_BSP_MAX_QUEUE_SIZE``, 2048), so
+``span.end()`` never waits for the network; when the queue is full it drops the span
+and logs ``Queue full, dropping Span.`` (the SDK's duplicate filter lets that line
+through at most once per 20 s).
+
+What it does not do is the job of :class:`ResilientSpanExporter`: the processor ignores
+the exporter's result, so spans in a failed export vanish uncounted, while the OTLP
+exporters log an ERROR (and a WARNING per retry) for every failed batch, every few
+seconds for as long as the backend is down. The wrapper counts the spans of failed
+exports, reports them in one WARNING at most once per ``drop_log_interval`` seconds
+(with the last error), says once when export resumes, and turns any exception of the
+wrapped exporter into a failed export, so nothing escapes to the export thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_DROP_LOG_INTERVAL = 60.0
+"""Seconds between two reports of dropped spans."""
+
+_MAX_REASON_LENGTH = 500
+_URL_USERINFO = re.compile(r"//[^/@\s]+@")
+
+
+def _redact(text: str) -> str:
+    """Hide ``user:password@`` in any URL an exporter put into its error text."""
+    return _URL_USERINFO.sub("//***@", text)
+
+
+class _ExportLogCapture(logging.Filter):
+    """Diverts a logger's records into a list while this thread is exporting through us.
+
+    Attached once to each logger of a wrapped exporter; records from other threads, or
+    from the same exporter used outside a :class:`ResilientSpanExporter`, pass untouched.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        sink: list[logging.LogRecord] | None = getattr(self._local, "sink", None)
+        if sink is None:
+            return True
+        if len(sink) < 20:
+            sink.append(record)
+        return False
+
+    @contextmanager
+    def diverted(self, sink: list[logging.LogRecord]) -> Iterator[None]:
+        previous = getattr(self._local, "sink", None)
+        self._local.sink = sink
+        try:
+            yield
+        finally:
+            self._local.sink = previous
+
+
+_CAPTURE = _ExportLogCapture()
+_captured_loggers: set[str] = set()
+_capture_lock = threading.Lock()
+
+
+def _attach_capture(exporter: SpanExporter) -> None:
+    """Attach the capture filter to the loggers of ``exporter``'s classes.
+
+    Exporters log through their module's logger (``logging.getLogger(__name__)``), so the
+    modules of the exporter's class hierarchy name the loggers to quiet.
+    """
+    names = {cls.__module__ for cls in type(exporter).__mro__} - {"builtins", "abc", __name__}
+    with _capture_lock:
+        for name in names - _captured_loggers:
+            logging.getLogger(name).addFilter(_CAPTURE)
+            _captured_loggers.add(name)
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return _redact(record.getMessage())
+    except Exception:  # a broken log call in the exporter is not our failure
+        return _redact(str(record.msg))
+
+
+def _reason(records: Sequence[logging.LogRecord], error: BaseException | None) -> str:
+    if error is not None:
+        return _redact(f"{type(error).__name__}: {error}")[:_MAX_REASON_LENGTH]
+    messages: list[str] = []
+    for record in records:
+        if record.levelno < logging.WARNING:
+            continue
+        message = _message(record)
+        if message not in messages:
+            messages.append(message)
+    reason = " / ".join(messages)[:_MAX_REASON_LENGTH]
+    return reason or "the exporter reported a failure"
+
+
+class ResilientSpanExporter(SpanExporter):
+    """Wraps a ``SpanExporter``: counts dropped spans and reports them at a bounded rate.
+
+    ``export`` never raises. Spans of a failed export are dropped (a retry queue would
+    only grow while the backend is down); the count is logged at WARNING on this module's
+    logger at most once per ``drop_log_interval`` seconds, and the first failure is
+    reported at once. The wrapped exporter's own per-batch error logs are folded into
+    that report (and re-logged at DEBUG) instead of repeating every few seconds.
+    ``dropped_spans`` is the running total, for health checks and tests.
+
+    ``destination`` names the backend in log messages; it must not contain secrets.
+    """
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        *,
+        destination: str,
+        drop_log_interval: float = DEFAULT_DROP_LOG_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._exporter = exporter
+        self._destination = destination
+        self.drop_log_interval = drop_log_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._dropped_total = 0
+        self._dropped_unreported = 0
+        self._last_report: float | None = None
+        self._failing = False
+        self._reported_outage = False
+        _attach_capture(exporter)
+
+    @property
+    def exporter(self) -> SpanExporter:
+        """The wrapped exporter."""
+        return self._exporter
+
+    @property
+    def destination(self) -> str:
+        return self._destination
+
+    @property
+    def dropped_spans(self) -> int:
+        """Spans dropped because their export failed, since this exporter was created."""
+        return self._dropped_total
+
+    @property
+    def drop_log_interval(self) -> float:
+        return self._drop_log_interval
+
+    @drop_log_interval.setter
+    def drop_log_interval(self, seconds: float) -> None:
+        if not seconds >= 0:
+            raise ValueError(f"drop_log_interval must be >= 0 seconds, got {seconds!r}")
+        self._drop_log_interval = float(seconds)
+
+    def _prepare(self, spans: Sequence[ReadableSpan]) -> Sequence[ReadableSpan]:
+        """Hook for subclasses: the spans to hand to the wrapped exporter."""
+        return spans
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if not spans:
+            return SpanExportResult.SUCCESS
+        records: list[logging.LogRecord] = []
+        error: BaseException | None = None
+        try:
+            with _CAPTURE.diverted(records):
+                result = self._exporter.export(self._prepare(spans))
+        except Exception as exc:
+            error, result = exc, SpanExportResult.FAILURE
+        for record in records:
+            _logger.debug("%s exporter: %s", self._destination, _message(record))
+        if result is SpanExportResult.SUCCESS:
+            self._succeeded()
+        else:
+            self._failed(len(spans), _reason(records, error))
+        return result
+
+    def _succeeded(self) -> None:
+        with self._lock:
+            if not self._failing:
+                return
+            self._failing = False
+            if not self._reported_outage:
+                return
+            self._reported_outage = False
+            unreported, self._dropped_unreported = self._dropped_unreported, 0
+            total = self._dropped_total
+        _logger.warning(
+            "Trace export to %s resumed (%d more span(s) dropped since the last report, "
+            "%d since start).",
+            self._destination,
+            unreported,
+            total,
+        )
+
+    def _failed(self, count: int, reason: str) -> None:
+        with self._lock:
+            self._failing = True
+            self._dropped_total += count
+            self._dropped_unreported += count
+            now = self._clock()
+            if self._last_report is not None and now - self._last_report < self._drop_log_interval:
+                return
+            self._last_report = now
+            self._reported_outage = True
+            unreported, self._dropped_unreported = self._dropped_unreported, 0
+            total = self._dropped_total
+        _logger.warning(
+            "Trace export to %s failed: %d span(s) dropped (%d since start); the application "
+            "is not affected and export resumes when the backend answers again. "
+            "Next report in %g s at the earliest. Last error: %s",
+            self._destination,
+            unreported,
+            total,
+            self._drop_log_interval,
+            reason,
+        )
+
+    def shutdown(self) -> None:
+        with self._lock:
+            unreported, self._dropped_unreported = self._dropped_unreported, 0
+        if unreported:
+            _logger.warning(
+                "Trace export to %s: %d more span(s) dropped before shutdown.",
+                self._destination,
+                unreported,
+            )
+        try:
+            self._exporter.shutdown()
+        except Exception:
+            _logger.debug("Shutting down the %s exporter failed", self._destination, exc_info=True)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        try:
+            return self._exporter.force_flush(timeout_millis)
+        except Exception:
+            _logger.debug("Flushing the %s exporter failed", self._destination, exc_info=True)
+            return False
