@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
@@ -28,8 +27,11 @@ def finish_reason(value: Any) -> str | None:
 
 
 def field(obj: Any, key: str) -> Any:
-    """``obj[key]`` for dicts (litellm returns some responses as dicts), ``obj.key`` otherwise."""
-    if isinstance(obj, Mapping):
+    """``obj[key]`` for dicts (litellm returns some responses as dicts), ``obj.key`` otherwise.
+
+    On the hot path: ``isinstance(obj, dict)`` is a C-level check, unlike ``Mapping``.
+    """
+    if isinstance(obj, dict):
         return obj.get(key)
     return getattr(obj, key, None)
 
@@ -48,28 +50,40 @@ def _first_count(obj: Any, *keys: str) -> int | None:
 
 def apply_usage(invocation: Any, usage: Any) -> None:
     """Token counts from a usage object: OpenAI chat (``prompt_tokens``), Responses and
-    Anthropic (``input_tokens``) shapes alike."""
+    Anthropic (``input_tokens``) shapes alike.
+
+    Only the names of the shape at hand are read: asking a pydantic object for a field
+    it lacks costs an exception each time, and this runs on every call.
+    """
     if usage is None:
         return
-    input_tokens = _first_count(usage, "prompt_tokens", "input_tokens")
-    output_tokens = _first_count(usage, "completion_tokens", "output_tokens")
+    input_tokens = _count(field(usage, "prompt_tokens"))
+    if input_tokens is not None:  # OpenAI chat shape (litellm's Usage)
+        output_tokens = _count(field(usage, "completion_tokens"))
+        input_details = field(usage, "prompt_tokens_details")
+        output_details = field(usage, "completion_tokens_details")
+        cached = _count(field(input_details, "cached_tokens")) if input_details else None
+        created = (
+            _count(field(input_details, "cache_creation_tokens")) if input_details else None
+        )
+    else:  # Responses API / Anthropic shape
+        input_tokens = _count(field(usage, "input_tokens"))
+        output_tokens = _count(field(usage, "output_tokens"))
+        input_details = field(usage, "input_tokens_details")
+        output_details = field(usage, "output_tokens_details")
+        cached = _count(field(usage, "cache_read_input_tokens")) or (
+            _count(field(input_details, "cached_tokens")) if input_details else None
+        )
+        created = _count(field(usage, "cache_creation_input_tokens"))
     if input_tokens is not None:
         invocation.input_tokens = input_tokens
     if output_tokens is not None:
         invocation.output_tokens = output_tokens
-    cached = _first_count(usage, "cache_read_input_tokens") or _first_count(
-        field(usage, "prompt_tokens_details") or field(usage, "input_tokens_details"),
-        "cached_tokens",
-    )
     if cached:
         invocation.cache_read_input_tokens = cached
-    created = _first_count(usage, "cache_creation_input_tokens")
     if created:
         invocation.attributes[attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = created
-    reasoning = _first_count(
-        field(usage, "completion_tokens_details") or field(usage, "output_tokens_details"),
-        "reasoning_tokens",
-    )
+    reasoning = _count(field(output_details, "reasoning_tokens")) if output_details else None
     if reasoning:
         invocation.thinking_tokens = reasoning
 
