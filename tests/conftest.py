@@ -10,7 +10,6 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
+from opentelemetry_instrumentation_litellm._local_mlflow import stop_process_group
 
 pytest_plugins = ["mlflow_fixtures"]
 
@@ -77,19 +77,6 @@ def start_process_group(cmd: list[str], ready_prefix: str, timeout: float = 30.0
         stop_process_group(proc)
         raise RuntimeError(f"{cmd} did not print {ready_prefix!r} within {timeout}s")
     return proc, line[0]
-
-
-def stop_process_group(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture(scope="session")

@@ -63,9 +63,7 @@ def apply_usage(invocation: Any, usage: Any) -> None:
         input_details = field(usage, "prompt_tokens_details")
         output_details = field(usage, "completion_tokens_details")
         cached = _count(field(input_details, "cached_tokens")) if input_details else None
-        created = (
-            _count(field(input_details, "cache_creation_tokens")) if input_details else None
-        )
+        created = _count(field(input_details, "cache_creation_tokens")) if input_details else None
     else:  # Responses API / Anthropic shape
         input_tokens = _count(field(usage, "input_tokens"))
         output_tokens = _count(field(usage, "output_tokens"))
