@@ -91,7 +91,7 @@ def _closed_port() -> int:
 
 def test_connection_refused(instrumented):
     port = _closed_port()
-    with pytest.raises(Exception) as raised:  # noqa: B017 - litellm maps it (1.102: to a 500)
+    with pytest.raises(Exception) as raised:  # litellm maps it (1.102.4: to a 500)
         litellm.completion(
             model="openai/gpt-4o-mini",
             messages=MESSAGES,

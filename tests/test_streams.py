@@ -1,4 +1,4 @@
-"""Streamed chat completions: one span per stream, ended exactly once, whatever the consumer does."""
+"""Streamed chat: one span per stream, ended exactly once, whatever the consumer does."""
 
 from __future__ import annotations
 
