@@ -13,6 +13,7 @@ usage and tool-call names, plus the text itself only when content capture is on.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from types import TracebackType
@@ -329,6 +330,21 @@ def _close_provider_stream(stream: Any) -> None:
             return
 
 
+async def _aclose_provider_stream(stream: Any) -> None:
+    """Best-effort async close: litellm's own ``aclose`` (not in every release), else what it
+    reads from."""
+    for target in (stream, getattr(stream, "completion_stream", None)):
+        close = getattr(target, "aclose", None) or getattr(target, "close", None)
+        if callable(close):
+            try:
+                result = close()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
+            return
+
+
 class _TracedStream:
     """Telemetry hooks shared by the sync and async stream wrappers."""
 
@@ -419,11 +435,15 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
 
     async def aclose(self) -> None:
         with self._execution_context():
-            try:
-                await self.__wrapped__.aclose()
-            except BaseException as error:
-                self._finalize_failure(error)
-                raise
+            own_aclose = getattr(self.__wrapped__, "aclose", None)
+            if own_aclose is None:  # litellm < 1.80 has none: close what it reads from
+                await _aclose_provider_stream(self.__wrapped__)
+            else:
+                try:
+                    await own_aclose()
+                except BaseException as error:
+                    self._finalize_failure(error)
+                    raise
             self._finish_closed()
 
     async def __aexit__(
@@ -437,8 +457,5 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
             return False
         with self._execution_context():
             self._finalize_failure(exc_val)
-            try:
-                await self.__wrapped__.aclose()
-            except Exception:
-                _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
+            await _aclose_provider_stream(self.__wrapped__)
         return False
