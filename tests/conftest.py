@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
 from opentelemetry_instrumentation_litellm._local_mlflow import stop_process_group
 
-pytest_plugins = ["mlflow_fixtures"]
+pytest_plugins = ["mlflow_fixtures", "proxy_fixtures"]
 
 TESTS = Path(__file__).resolve().parent
 SECRET = "sk-TOPSECRET-0123456789"

@@ -177,14 +177,46 @@ def apply_embedding_request(invocation: Any, call: Mapping[str, Any]) -> None:
     apply_litellm_request(invocation, call)
 
 
+_PROXY_METADATA: tuple[tuple[str, str], ...] = (
+    ("user_api_key_alias", attrs.LITELLM_PROXY_KEY_ALIAS),
+    ("user_api_key_team_id", attrs.LITELLM_PROXY_TEAM_ID),
+    ("user_api_key_team_alias", attrs.LITELLM_PROXY_TEAM_ALIAS),
+    ("user_api_key_org_id", attrs.LITELLM_PROXY_ORG_ID),
+    ("user_api_key_org_alias", attrs.LITELLM_PROXY_ORG_ALIAS),
+    ("user_api_key_user_id", attrs.LITELLM_PROXY_USER_ID),
+)
+"""Metadata the LiteLLM Proxy adds to each call about the key that authenticated the request
+(``LiteLLMProxyRequestSetup.add_user_api_key_auth_to_request_metadata``) -> attribute. Only
+these named keys are read: never ``user_api_key`` or ``user_api_key_hash`` (the key's hash)."""
+
+_PROXY_END_USER = "user_api_key_end_user_id"
+"""The proxy's end user: the body's ``user``, or a customer-id header."""
+
+
+def _apply_proxy_metadata(attributes: dict[str, Any], metadata: Mapping[str, Any]) -> None:
+    for key, name in _PROXY_METADATA:
+        value = metadata.get(key)
+        if isinstance(value, str) and value:
+            attributes.setdefault(name, value)
+    end_user = metadata.get(_PROXY_END_USER)
+    if isinstance(end_user, str) and end_user:
+        attributes.setdefault(attrs.USER_ID, end_user)
+
+
 def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
-    """Request facts every operation shares: the end user and litellm's tags."""
+    """Request facts every operation shares: the end user, litellm's tags, the Router's
+    deployment and, behind the LiteLLM Proxy, the key's alias, team, organization and owner."""
+    attributes = invocation.attributes
     user = call.get("user")
     if isinstance(user, str) and user:
-        invocation.attributes[attrs.USER_ID] = user
+        attributes[attrs.USER_ID] = user
     tags = _strings(_metadata_value(call, "tags"))
     if tags:
-        invocation.attributes[attrs.LITELLM_REQUEST_TAGS] = tags
+        attributes[attrs.LITELLM_REQUEST_TAGS] = tags
     model_info = _metadata_value(call, "model_info")  # set by the Router for its deployment
     if isinstance(model_info, Mapping) and isinstance(model_info.get("id"), str):
-        invocation.attributes[attrs.LITELLM_MODEL_ID] = model_info["id"]
+        attributes[attrs.LITELLM_MODEL_ID] = model_info["id"]
+    for holder in ("metadata", "litellm_metadata"):
+        metadata = call.get(holder)
+        if metadata and isinstance(metadata, Mapping):  # most SDK calls have none: cheap
+            _apply_proxy_metadata(attributes, metadata)

@@ -51,3 +51,23 @@ LITELLM_ROUTER_RETRIES: Final = "litellm.router.retries"
 
 LITELLM_ROUTER_FALLBACKS: Final = "litellm.router.fallbacks"
 """Router span: how many times the Router switched to a fallback model group (int)."""
+
+LITELLM_PROXY_KEY_ALIAS: Final = "litellm.proxy.key_alias"
+"""LiteLLM Proxy: alias of the virtual key the request used (``user_api_key_alias``). Never
+the key or its hash (string)."""
+
+LITELLM_PROXY_TEAM_ID: Final = "litellm.proxy.team_id"
+"""LiteLLM Proxy: id of the team the virtual key belongs to (``user_api_key_team_id``) (string)."""
+
+LITELLM_PROXY_TEAM_ALIAS: Final = "litellm.proxy.team_alias"
+"""LiteLLM Proxy: alias of that team (``user_api_key_team_alias``) (string)."""
+
+LITELLM_PROXY_ORG_ID: Final = "litellm.proxy.org_id"
+"""LiteLLM Proxy: id of the organization of the key (``user_api_key_org_id``) (string)."""
+
+LITELLM_PROXY_ORG_ALIAS: Final = "litellm.proxy.org_alias"
+"""LiteLLM Proxy: alias of that organization (``user_api_key_org_alias``) (string)."""
+
+LITELLM_PROXY_USER_ID: Final = "litellm.proxy.user_id"
+"""LiteLLM Proxy: the proxy user who owns the key (``user_api_key_user_id``), e.g.
+``default_user_id`` for the master key. Not the end user: that is ``user.id`` (string)."""

@@ -16,6 +16,7 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 from wrapt import wrap_function_wrapper
 
+from opentelemetry_instrumentation_litellm import _shutdown
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
@@ -82,6 +83,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):
     - ``completion_hook``: an ``opentelemetry.util.genai`` completion hook.
 
     ``uninstrument()`` restores litellm's original functions.
+
+    In a LiteLLM Proxy worker (``litellm.proxy.proxy_server`` imported, now or later) the
+    providers are also flushed when the proxy shuts down: uvicorn's SIGTERM handling skips
+    ``atexit``, where the SDK would flush.
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -116,6 +121,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         for name, is_async in ROUTER_METHODS:
             if hasattr(router, name):
                 wrap_function_wrapper(router, name, make_router_wrapper(tracer, is_async))
+        # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
+        providers = ("tracer_provider", "meter_provider", "logger_provider")
+        _shutdown.enable(kwargs.get(name) for name in providers)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for entry in ENTRY_POINTS:
@@ -126,6 +134,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         for name, _ in ROUTER_METHODS:
             if hasattr(getattr(router, name, None), "__wrapped__"):
                 unwrap(router, name)
+        _shutdown.disable()
 
 
 def _set_capture_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:

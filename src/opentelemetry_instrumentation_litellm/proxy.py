@@ -1,0 +1,165 @@
+"""LiteLLM Proxy: trace every request the proxy serves, switched on from its own config.yaml.
+
+.. code-block:: yaml
+
+    litellm_settings:
+      callbacks: ["opentelemetry_instrumentation_litellm.proxy.otel"]
+
+The proxy resolves a dotted ``callbacks`` entry with ``importlib.import_module`` plus
+``getattr`` (``litellm.proxy.types_utils.utils.get_instance_fn``) while it loads the
+config. That happens in every worker process, in the app's startup (lifespan), before the
+first request is served. Importing this module is therefore the hook; it calls
+:func:`instrument_proxy`, which
+
+1. sets up the OpenTelemetry SDK from the standard environment, the way
+   ``opentelemetry-instrument`` does (``OTEL_TRACES_EXPORTER``, default ``otlp``;
+   ``OTEL_METRICS_EXPORTER`` / ``OTEL_LOGS_EXPORTER``, default none; ``OTEL_SERVICE_NAME``,
+   default ``litellm-proxy``; the OTLP, sampler and resource variables), unless the process
+   already has a tracer provider (``opentelemetry-instrument``, or code of yours);
+2. instruments litellm with :class:`LiteLLMInstrumentor`, unless it already is;
+3. instruments the proxy's FastAPI app with ``opentelemetry-instrumentation-fastapi``, if
+   installed and not done already, so each request gets an HTTP server span and an incoming
+   W3C ``traceparent`` header makes the proxy's spans part of the caller's trace. The
+   liveness and readiness probes are not traced unless ``OTEL_PYTHON_FASTAPI_EXCLUDED_URLS``
+   (or ``OTEL_PYTHON_EXCLUDED_URLS``) says otherwise;
+4. flushes the providers at the end of the proxy's shutdown (after in-flight requests
+   finished), see :mod:`opentelemetry_instrumentation_litellm._shutdown`: uvicorn's
+   SIGTERM handling skips ``atexit``, where the SDK would flush. The instrumentor does this
+   too, so it also happens under ``opentelemetry-instrument`` alone.
+
+Each step is done once per process, so the config being loaded again, or the module also
+being run under ``opentelemetry-instrument``, changes nothing. ``litellm`` or ``fastapi``
+in ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` skips that instrumentation.
+
+:data:`otel` is what the ``callbacks`` entry resolves to: the proxy requires a
+``CustomLogger`` instance there. It overrides no hook, so litellm never calls it per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import Any, Final
+
+from litellm.integrations.custom_logger import CustomLogger
+from opentelemetry import trace
+
+from opentelemetry_instrumentation_litellm import _shutdown
+from opentelemetry_instrumentation_litellm.instrumentor import LiteLLMInstrumentor
+
+__all__ = [
+    "DEFAULT_SERVICE_NAME",
+    "PROBE_URLS",
+    "OpenTelemetryProxyCallback",
+    "instrument_proxy",
+    "otel",
+]
+
+_logger = logging.getLogger(__name__)
+
+DEFAULT_SERVICE_NAME: Final = "litellm-proxy"
+"""``service.name`` unless ``OTEL_SERVICE_NAME`` or ``OTEL_RESOURCE_ATTRIBUTES`` names one."""
+
+PROBE_URLS: Final = "/health/liveliness,/health/liveness,/health/readiness"
+"""Not traced by default: an orchestrator calls them every few seconds, on every worker."""
+
+_EXCLUDED_URLS_VARIABLES: Final = ("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", "OTEL_PYTHON_EXCLUDED_URLS")
+
+_lock = threading.Lock()
+_done = False
+
+
+def _disabled_instrumentations() -> set[str]:
+    raw = os.environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _has_service_name() -> bool:
+    if os.environ.get("OTEL_SERVICE_NAME", "").strip():
+        return True
+    pairs = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(",")
+    return any(pair.split("=", 1)[0].strip() == "service.name" for pair in pairs)
+
+
+def _configure_sdk() -> None:
+    """Set up the global providers from the environment, unless a tracer provider is set."""
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        _logger.debug("A tracer provider is already set (opentelemetry-instrument?): using it")
+        return
+    # The configurator opentelemetry-instrument uses, without the distro's other defaults
+    # (it would also export metrics and logs over OTLP, to a collector that may not exist).
+    try:
+        from opentelemetry.distro import OpenTelemetryConfigurator
+    except ImportError as error:
+        raise ImportError(
+            "opentelemetry-distro is needed to set up the OpenTelemetry SDK from the "
+            "environment: pip install 'opentelemetry-instrumentation-litellm[proxy]'"
+        ) from error
+
+    os.environ.setdefault("OTEL_TRACES_EXPORTER", "otlp")  # the specification's default
+    resource = {} if _has_service_name() else {"service.name": DEFAULT_SERVICE_NAME}
+    OpenTelemetryConfigurator().configure(resource_attributes=resource)
+
+
+def _instrument_app(app: Any) -> None:
+    """Give the proxy's FastAPI app HTTP server spans and W3C trace context propagation."""
+    try:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    except ImportError:
+        _logger.info(
+            "opentelemetry-instrumentation-fastapi is not installed: the proxy's requests get "
+            "no HTTP server span and a client's traceparent header is not honoured"
+        )
+        return
+    if getattr(app, "_is_instrumented_by_opentelemetry", False):
+        return  # opentelemetry-instrument did it when the app was created
+    configured = any(os.environ.get(name, "").strip() for name in _EXCLUDED_URLS_VARIABLES)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        excluded_urls=None if configured else PROBE_URLS,  # None: the variables' value
+        # No span per ASGI message: a streamed answer would otherwise get one per chunk.
+        exclude_spans=["receive", "send"],
+    )
+    # Starlette builds its middleware stack on the app's first ASGI call, which is the
+    # startup now running this code: drop it so the next request builds it again, with
+    # OpenTelemetry's middleware outermost.
+    app.middleware_stack = None
+
+
+def instrument_proxy() -> None:
+    """Trace this proxy process: SDK from the environment, litellm, the FastAPI app.
+
+    Idempotent and thread-safe. Errors are logged, never raised: the proxy keeps serving.
+    """
+    global _done
+    with _lock:
+        if _done:
+            return
+        _done = True
+        disabled = _disabled_instrumentations()
+        try:
+            _configure_sdk()
+        except Exception:
+            _logger.exception("OpenTelemetry SDK setup failed: the proxy runs without exporting")
+        try:
+            instrumentor = LiteLLMInstrumentor()
+            if "litellm" not in disabled and not instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.instrument()
+            server = sys.modules.get(_shutdown.PROXY_SERVER_MODULE)  # never imported by us
+            if server is not None and "fastapi" not in disabled:
+                _instrument_app(server.app)
+            _shutdown.enable()  # also when litellm's instrumentation is disabled
+        except Exception:
+            _logger.exception("Instrumenting the LiteLLM proxy failed")
+
+
+class OpenTelemetryProxyCallback(CustomLogger):
+    """The ``litellm_settings.callbacks`` entry. Importing its module did the work."""
+
+
+instrument_proxy()
+
+otel: Final = OpenTelemetryProxyCallback()
+"""``callbacks: ["opentelemetry_instrumentation_litellm.proxy.otel"]``."""
