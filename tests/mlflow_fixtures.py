@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,24 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses, e.g. an MLflow experiment's."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a child process (an app, a proxy): without the test
+    run's OpenTelemetry, MLflow and litellm settings or PYTHONPATH, with litellm's local
+    cost map, then ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "MLFLOW_", "LITELLM_")) and k != "PYTHONPATH"
+    }
+    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", **extra)
+    return env
 
 
 def server_env() -> dict[str, str]:

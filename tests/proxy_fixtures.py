@@ -25,7 +25,6 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,10 +33,12 @@ from typing import Any
 import pytest
 import yaml
 
-from mlflow_fixtures import MLflowServer, free_port
+from mlflow_fixtures import MLflowServer, child_env, free_port, unique
 
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 120.0
+STARTED = "Application startup complete."
+"""What uvicorn logs when a worker is ready to serve."""
 
 MASTER_KEY = "sk-master-TOPSECRET-4f1e9a"
 VIRTUAL_KEY = "sk-virtual-TOPSECRET-77c2d0"
@@ -125,26 +126,23 @@ def proxy_config(fake_llm_url: str, *, callback: bool, custom_auth: bool) -> dic
 
 
 def proxy_env(**extra: str) -> dict[str, str]:
-    """This process's environment without OTel/MLflow settings, plus ``extra``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "MLFLOW_", "LITELLM_")) and k != "PYTHONPATH"
-    }
-    env.update(
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
+    """A child's environment (``child_env``) for a proxy, plus ``extra``."""
+    return child_env(
         # process.pid on every span's resource (an MLflow trace tag): which worker served it
         OTEL_EXPERIMENTAL_RESOURCE_DETECTORS="otel,process",
+        # uvicorn kills a worker that does not answer its health check within 5 s of being
+        # spawned, and a spawned worker imports litellm first: on a busy 2-core CI machine
+        # that took longer, and workers were restarted in a loop.
+        TIMEOUT_WORKER_HEALTHCHECK="60",
         **extra,
     )
-    return env
 
 
 def create_experiment(mlflow_server: MLflowServer, prefix: str) -> tuple[str, str]:
     """A fresh MLflow experiment: (name, id)."""
     import mlflow
 
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    name = unique(prefix)
     mlflow.set_tracking_uri(mlflow_server.url)
     return name, mlflow.create_experiment(name)
 
@@ -169,8 +167,10 @@ class ProxyServer:
         except (OSError, urllib.error.URLError):
             return False
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+    def log(self, tail: int | None = 6000) -> str:
+        """The proxy's output: its last ``tail`` characters, or all of it."""
+        text = self.log_path.read_text(errors="replace")
+        return text[-tail:] if tail else text
 
     def post(self, path: str, body: dict[str, Any], key: str = MASTER_KEY, **headers: str) -> Any:
         """POST JSON with a bearer key; return the decoded JSON answer."""
@@ -229,7 +229,8 @@ def start_proxy(
     proxy = ProxyServer(port, process, log_path)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:
-        if proxy.healthy():
+        # /health answers once one worker is up; every worker logs its startup
+        if proxy.healthy() and proxy.log(tail=None).count(STARTED) >= workers:
             return proxy
         time.sleep(0.25)
     proxy.stop()
@@ -248,7 +249,7 @@ def config_proxy(
     ``MLFLOW_EXPERIMENT_NAME`` (which the workers create, racing each other)."""
     import mlflow
 
-    name = f"proxy-config-{uuid.uuid4().hex[:8]}"
+    name = unique("proxy-config")
     env = proxy_env(
         OTEL_TRACES_EXPORTER="mlflow",
         MLFLOW_TRACKING_URI=mlflow_server.url,

@@ -7,7 +7,6 @@ import gzip
 import io
 import json
 import logging
-import os
 import subprocess
 import sys
 import textwrap
@@ -33,6 +32,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
+from mlflow_fixtures import child_env
 from opentelemetry_instrumentation_litellm.exporters import (
     ENTRY_POINT_GROUP,
     ExporterConfigurationError,
@@ -51,13 +51,9 @@ RESILIENCE_LOGGER = "opentelemetry_instrumentation_litellm.exporters._resilience
 def run_python(code: str, tmp_path: Path, **env: str) -> str:
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(code))
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MLFLOW_"))} | {
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        **env,
-    }
     done = subprocess.run(
         [sys.executable, str(script)],
-        env=full_env,
+        env=child_env(**env),
         cwd=tmp_path,
         capture_output=True,
         text=True,

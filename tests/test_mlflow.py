@@ -20,7 +20,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,7 +32,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from mlflow_fixtures import MLflowServer, free_port, mlflow_trace_id, read_trace, search_traces
+from mlflow_fixtures import (
+    MLflowServer,
+    child_env,
+    free_port,
+    mlflow_trace_id,
+    read_trace,
+    search_traces,
+    unique,
+)
 from opentelemetry_instrumentation_litellm.exporters import (
     ExporterConfigurationError,
     MLflowSpanExporter,
@@ -59,25 +66,14 @@ PARIS_CALL = {
 USAGE = {"input_tokens": 10, "output_tokens": 20, "total_tokens": 30}
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 def clean_env(**extra: str) -> dict[str, str]:
-    """The test process's environment without OTel/MLflow settings, plus ``extra``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "MLFLOW_")) and k != "PYTHONPATH"
+    """A child's environment (``child_env``) exporting traces only, every 100 ms."""
+    defaults = {
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
-    env.update(
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_LOGS_EXPORTER="none",
-        OTEL_BSP_SCHEDULE_DELAY="100",
-        **extra,
-    )
-    return env
+    return child_env(**{**defaults, **extra})
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
