@@ -91,10 +91,15 @@ def output_type(response_format: Any, modalities: Any = None) -> str | None:
     return None
 
 
-def _metadata_value(call: Mapping[str, Any], key: str) -> Any:
-    for holder in ("metadata", "litellm_metadata"):
+_METADATA_HOLDERS = ("metadata", "litellm_metadata")
+
+
+def metadata_value(call: Mapping[str, Any], key: str) -> Any:
+    """``key`` of the call's ``metadata``, else of its ``litellm_metadata``: litellm, its
+    Router and the proxy put their facts in either."""
+    for holder in _METADATA_HOLDERS:
         metadata = call.get(holder)
-        if isinstance(metadata, Mapping):
+        if metadata and isinstance(metadata, Mapping):
             value = metadata.get(key)
             if value is not None:
                 return value
@@ -103,7 +108,7 @@ def _metadata_value(call: Mapping[str, Any], key: str) -> Any:
 
 def session_id(call: Mapping[str, Any]) -> str | None:
     """The call's conversation: ``litellm_session_id`` or ``metadata["session_id"]``."""
-    value = call.get("litellm_session_id") or _metadata_value(call, "session_id")
+    value = call.get("litellm_session_id") or metadata_value(call, "session_id")
     return value if isinstance(value, str) and value else None
 
 
@@ -193,16 +198,6 @@ _PROXY_END_USER = "user_api_key_end_user_id"
 """The proxy's end user: the body's ``user``, or a customer-id header."""
 
 
-def _apply_proxy_metadata(attributes: dict[str, Any], metadata: Mapping[str, Any]) -> None:
-    for key, name in _PROXY_METADATA:
-        value = metadata.get(key)
-        if isinstance(value, str) and value:
-            attributes.setdefault(name, value)
-    end_user = metadata.get(_PROXY_END_USER)
-    if isinstance(end_user, str) and end_user:
-        attributes.setdefault(attrs.USER_ID, end_user)
-
-
 def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
     """Request facts every operation shares: the end user, litellm's tags, the Router's
     deployment and, behind the LiteLLM Proxy, the key's alias, team, organization and owner."""
@@ -210,13 +205,19 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
     user = call.get("user")
     if isinstance(user, str) and user:
         attributes[attrs.USER_ID] = user
-    tags = _strings(_metadata_value(call, "tags"))
+    tags = _strings(metadata_value(call, "tags"))
     if tags:
         attributes[attrs.LITELLM_REQUEST_TAGS] = tags
-    model_info = _metadata_value(call, "model_info")  # set by the Router for its deployment
+    model_info = metadata_value(call, "model_info")  # set by the Router for its deployment
     if isinstance(model_info, Mapping) and isinstance(model_info.get("id"), str):
         attributes[attrs.LITELLM_MODEL_ID] = model_info["id"]
-    for holder in ("metadata", "litellm_metadata"):
-        metadata = call.get(holder)
-        if metadata and isinstance(metadata, Mapping):  # most SDK calls have none: cheap
-            _apply_proxy_metadata(attributes, metadata)
+    if not any(call.get(holder) for holder in _METADATA_HOLDERS):
+        return  # an SDK call without metadata: no proxy facts to look for
+    for key, name in _PROXY_METADATA:
+        value = metadata_value(call, key)
+        if isinstance(value, str) and value:
+            attributes[name] = value
+    if attrs.USER_ID not in attributes:
+        end_user = metadata_value(call, _PROXY_END_USER)
+        if isinstance(end_user, str) and end_user:
+            attributes[attrs.USER_ID] = end_user

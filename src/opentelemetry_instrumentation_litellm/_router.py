@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.genai.utils import fq_exception_type
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._request import metadata_value
 
 _logger = logging.getLogger(__name__)
 
@@ -42,15 +43,12 @@ class RouterCall:
     """(model group, deployment model, deployment id) of each attempt, in order."""
 
     def record(self, call: Mapping[str, Any]) -> None:
-        metadata = call.get("metadata") or call.get("litellm_metadata")
-        if not isinstance(metadata, Mapping):
-            metadata = {}
-        model_info = metadata.get("model_info")
+        model_info = metadata_value(call, "model_info")
         deployment_id = model_info.get("id") if isinstance(model_info, Mapping) else None
         self.attempts.append(
             (
-                metadata.get("model_group") or self.model_group,
-                metadata.get("deployment") or call.get("model"),
+                metadata_value(call, "model_group") or self.model_group,
+                metadata_value(call, "deployment") or call.get("model"),
                 deployment_id if isinstance(deployment_id, str) else None,
             )
         )
