@@ -132,6 +132,10 @@ def to_mlflow(args: argparse.Namespace) -> int:
             tracer_provider=provider,
             tracking_uri=tracking_uri,
             experiment_name=EXPERIMENT,
+            # A freshly started MLflow can take longer than the default 5 s to ingest its
+            # first spans on a busy machine: the export timed out and reported the spans as
+            # dropped while MLflow went on to store them.
+            timeout=30,
         )
         trace_id = _run_app(provider, args.no_content)
         provider.shutdown()  # flushes the batch processor
