@@ -10,12 +10,9 @@ its PID at the end of the session, also when a test or the startup fails.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,15 +22,10 @@ from typing import Any
 import pytest
 
 from conftest import stop_process_group
+from opentelemetry_instrumentation_litellm._local_mlflow import answers, free_port
 
 MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 STARTUP_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def unique(prefix: str) -> str:
@@ -81,11 +73,7 @@ class MLflowServer:
         return f"http://127.0.0.1:{self.port}"
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                return response.status == 200
-        except (OSError, urllib.error.URLError):
-            return False
+        return answers(f"{self.url}/health")
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Start the server, wait for ``/health``; fail with its output if it stays down."""

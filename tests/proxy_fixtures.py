@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlflow_fixtures import MLflowServer, child_env, free_port, unique
+from mlflow_fixtures import MLflowServer, answers, child_env, free_port, unique
 
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 120.0
@@ -161,11 +161,7 @@ class ProxyServer:
         return f"http://127.0.0.1:{self.port}"
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/health/liveliness", timeout=2) as answer:
-                return answer.status == 200
-        except (OSError, urllib.error.URLError):
-            return False
+        return answers(f"{self.url}/health/liveliness")
 
     def log(self, tail: int | None = 6000) -> str:
         """The proxy's output: its last ``tail`` characters, or all of it."""

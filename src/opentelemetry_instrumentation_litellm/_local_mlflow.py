@@ -21,9 +21,10 @@ from typing import Any, TextIO
 _SPINNER = "|/-\\"
 
 
-def _healthy(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether a GET of ``url`` answers 200 within 2 s (a server's health endpoint)."""
     try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
     except (OSError, urllib.error.URLError):
         return False
@@ -38,7 +39,8 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -68,12 +70,12 @@ class LocalMLflowServer:
 
     def start(self, progress: TextIO, timeout: float = 120.0) -> None:
         """Start the server (or reuse one already answering on the port), showing progress."""
-        if _healthy(self.url):
+        if answers(f"{self.url}/health"):
             self.reused = True
             progress.write(f"Using the MLflow server already running at {self.url}\n")
             return
         if not _port_free(self.port):
-            self.port = _free_port()
+            self.port = free_port()
         executable = mlflow_executable()
         if executable is None:
             raise RuntimeError(
@@ -96,7 +98,7 @@ class LocalMLflowServer:
         interactive = progress.isatty()
         progress.write(f"Starting MLflow at {self.url} (data in {self.data_dir})")
         tick = 0
-        while not _healthy(self.url):
+        while not answers(f"{self.url}/health"):
             elapsed = time.monotonic() - began
             if self.process.poll() is not None or elapsed > timeout:
                 self.stop()
