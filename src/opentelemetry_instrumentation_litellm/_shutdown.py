@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Final
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry.instrumentation.utils import unwrap
 from wrapt import register_post_import_hook, wrap_function_wrapper
 
 _logger = logging.getLogger(__name__)
@@ -43,8 +44,11 @@ _enabled = False
 
 def flush_providers(extra: Iterable[Any] = ()) -> None:
     """Export what the global providers, and ``extra``, still hold. Never raises."""
-    providers = [trace.get_tracer_provider(), metrics.get_meter_provider()]
-    providers.append(_logs.get_logger_provider())
+    providers = [
+        trace.get_tracer_provider(),
+        metrics.get_meter_provider(),
+        _logs.get_logger_provider(),
+    ]
     for provider in extra:
         if provider is not None and all(provider is not seen for seen in providers):
             providers.append(provider)
@@ -116,6 +120,5 @@ def disable() -> None:
         _enabled = False
         _providers = ()
         server = sys.modules.get(PROXY_SERVER_MODULE)
-        event = getattr(server, SHUTDOWN_EVENT, None)
-        if server is not None and _is_ours(event):
-            setattr(server, SHUTDOWN_EVENT, event.__wrapped__)
+        if server is not None and _is_ours(getattr(server, SHUTDOWN_EVENT, None)):
+            unwrap(server, SHUTDOWN_EVENT)

@@ -318,31 +318,36 @@ class AnthropicStreamState:
             ]
 
 
+def _provider_closer(stream: Any, names: tuple[str, ...]) -> Any:
+    """The first of ``names`` callable on litellm's stream, else on what it reads from."""
+    for target in (stream, getattr(stream, "completion_stream", None)):
+        for name in names:
+            close = getattr(target, name, None)
+            if callable(close):
+                return close
+    return None
+
+
 def _close_provider_stream(stream: Any) -> None:
     """Best-effort close of what litellm reads from (litellm's stream has no ``close``)."""
-    for target in (stream, getattr(stream, "completion_stream", None)):
-        close = getattr(target, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
-            return
+    close = _provider_closer(stream, ("close",))
+    try:
+        if close is not None:
+            close()
+    except Exception:
+        _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
 
 
 async def _aclose_provider_stream(stream: Any) -> None:
     """Best-effort async close: litellm's own ``aclose`` (not in every release), else what it
     reads from."""
-    for target in (stream, getattr(stream, "completion_stream", None)):
-        close = getattr(target, "aclose", None) or getattr(target, "close", None)
-        if callable(close):
-            try:
-                result = close()
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
-            return
+    close = _provider_closer(stream, ("aclose", "close"))
+    try:
+        result = close() if close is not None else None
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
 
 
 class _TracedStream:
