@@ -95,7 +95,7 @@ def _configure_sdk() -> None:
     except ImportError as error:
         raise ImportError(
             "opentelemetry-distro is needed to set up the OpenTelemetry SDK from the "
-            "environment: pip install 'opentelemetry-instrumentation-litellm[proxy]'"
+            "environment: pip install 'otel-genai-litellm[proxy]'"
         ) from error
 
     os.environ.setdefault("OTEL_TRACES_EXPORTER", "otlp")  # the specification's default

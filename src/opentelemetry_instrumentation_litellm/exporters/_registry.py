@@ -37,7 +37,7 @@ ExporterFactory = Callable[..., SpanExporter]
 def _missing_extra(what: str, extra: str, error: ImportError) -> ExporterConfigurationError:
     return ExporterConfigurationError(
         f"The {what} exporter is not installed ({error.name or error}): "
-        f"pip install 'opentelemetry-instrumentation-litellm[{extra}]'"
+        f"pip install 'otel-genai-litellm[{extra}]'"
     )
 
 
