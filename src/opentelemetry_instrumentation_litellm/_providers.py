@@ -5,33 +5,35 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from opentelemetry_instrumentation_litellm._upstream import GenAiProviderNameValues as _P
+
 # litellm's provider names (``custom_llm_provider``) -> the well-known values of
 # ``gen_ai.provider.name``. Any other provider is recorded under litellm's name.
 _WELL_KNOWN: dict[str, str] = {
-    "openai": "openai",
-    "text-completion-openai": "openai",
-    "chatgpt": "openai",
-    "anthropic": "anthropic",
-    "anthropic_text": "anthropic",
-    "bedrock": "aws.bedrock",
-    "bedrock_converse": "aws.bedrock",
-    "azure": "azure.ai.openai",
-    "azure_text": "azure.ai.openai",
-    "azure_ai": "azure.ai.inference",
-    "gemini": "gcp.gemini",
-    "vertex_ai": "gcp.vertex_ai",
-    "vertex_ai_beta": "gcp.vertex_ai",
-    "cohere": "cohere",
-    "cohere_chat": "cohere",
-    "mistral": "mistral_ai",
-    "codestral": "mistral_ai",
-    "text-completion-codestral": "mistral_ai",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "xai": "x_ai",
-    "perplexity": "perplexity",
-    "watsonx": "ibm.watsonx.ai",
-    "watsonx_text": "ibm.watsonx.ai",
+    "openai": _P.OPENAI.value,
+    "text-completion-openai": _P.OPENAI.value,
+    "chatgpt": _P.OPENAI.value,
+    "anthropic": _P.ANTHROPIC.value,
+    "anthropic_text": _P.ANTHROPIC.value,
+    "bedrock": _P.AWS_BEDROCK.value,
+    "bedrock_converse": _P.AWS_BEDROCK.value,
+    "azure": _P.AZURE_AI_OPENAI.value,
+    "azure_text": _P.AZURE_AI_OPENAI.value,
+    "azure_ai": _P.AZURE_AI_INFERENCE.value,
+    "gemini": _P.GCP_GEMINI.value,
+    "vertex_ai": _P.GCP_VERTEX_AI.value,
+    "vertex_ai_beta": _P.GCP_VERTEX_AI.value,
+    "cohere": _P.COHERE.value,
+    "cohere_chat": _P.COHERE.value,
+    "mistral": _P.MISTRAL_AI.value,
+    "codestral": _P.MISTRAL_AI.value,
+    "text-completion-codestral": _P.MISTRAL_AI.value,
+    "groq": _P.GROQ.value,
+    "deepseek": _P.DEEPSEEK.value,
+    "xai": _P.X_AI.value,
+    "perplexity": _P.PERPLEXITY.value,
+    "watsonx": _P.IBM_WATSONX_AI.value,
+    "watsonx_text": _P.IBM_WATSONX_AI.value,
 }
 
 UNKNOWN_PROVIDER = "_OTHER"

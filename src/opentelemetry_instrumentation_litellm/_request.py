@@ -12,6 +12,7 @@ from typing import Any
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._providers import provider_name, resolve, server_of
+from opentelemetry_instrumentation_litellm._upstream import USER_ID
 
 
 def positional_names(func: Callable[..., Any]) -> tuple[str, ...]:
@@ -204,7 +205,7 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
     attributes = invocation.attributes
     user = call.get("user")
     if isinstance(user, str) and user:
-        attributes[attrs.USER_ID] = user
+        attributes[USER_ID] = user
     tags = _strings(metadata_value(call, "tags"))
     if tags:
         attributes[attrs.LITELLM_REQUEST_TAGS] = tags
@@ -217,7 +218,7 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
         value = metadata_value(call, key)
         if isinstance(value, str) and value:
             attributes[name] = value
-    if attrs.USER_ID not in attributes:
+    if USER_ID not in attributes:
         end_user = metadata_value(call, _PROXY_END_USER)
         if isinstance(end_user, str) and end_user:
-            attributes[attrs.USER_ID] = end_user
+            attributes[USER_ID] = end_user

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry_instrumentation_litellm import _upstream
 from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._providers import server_of
 
@@ -80,7 +81,7 @@ def apply_usage(invocation: Any, usage: Any) -> None:
     if cached:
         invocation.cache_read_input_tokens = cached
     if created:
-        invocation.attributes[attrs.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = created
+        invocation.attributes[_upstream.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = created
     reasoning = _count(field(output_details, "reasoning_tokens")) if output_details else None
     if reasoning:
         invocation.thinking_tokens = reasoning
@@ -92,7 +93,7 @@ def apply_hidden_params(invocation: Any, response: Any, *, cost: bool = True) ->
     ``cost=False`` for streams: their hidden ``response_cost`` is set before any
     usage is known, the real cost comes with the usage chunk.
     """
-    hidden = getattr(response, "_hidden_params", None)
+    hidden = _upstream.hidden_params(response)
     if hidden is None:
         return
     extra = invocation.attributes

@@ -23,9 +23,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import ModuleType
 from typing import Any, Final
 
-from opentelemetry import _logs, metrics, trace
+from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import register_post_import_hook, wrap_function_wrapper
+
+from opentelemetry_instrumentation_litellm import _upstream
 
 _logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def flush_providers(extra: Iterable[Any] = ()) -> None:
     providers = [
         trace.get_tracer_provider(),
         metrics.get_meter_provider(),
-        _logs.get_logger_provider(),
+        _upstream.get_logger_provider(),
     ]
     for provider in extra:
         if provider is not None and all(provider is not seen for seen in providers):
@@ -75,7 +77,7 @@ async def _flush_after_shutdown(
 
 
 def _is_ours(function: Any) -> bool:
-    return getattr(function, "_self_wrapper", None) is _flush_after_shutdown
+    return _upstream.wrapper_of(function) is _flush_after_shutdown
 
 
 def _wrap(server: ModuleType) -> None:

@@ -26,6 +26,7 @@ from opentelemetry.util.genai.stream import (
 )
 from opentelemetry.util.genai.types import OutputMessage
 
+from opentelemetry_instrumentation_litellm import _upstream
 from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import (
@@ -156,8 +157,7 @@ class ChatStreamState:
             invocation.response_id = self.response_id
         # litellm rewrites each chunk's model to the requested one; the model the
         # provider reported is kept on the stream (litellm >= 1.80).
-        provider_model = getattr(stream, "_provider_response_model", None)
-        response_model = provider_model if isinstance(provider_model, str) else None
+        response_model = _upstream.provider_response_model(stream)
         if response_model or self.response_model:
             invocation.response_model_name = response_model or self.response_model
         choices = [self.choices[i] for i in sorted(self.choices)]

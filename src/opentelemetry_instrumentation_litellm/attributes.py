@@ -1,7 +1,10 @@
 """Attribute names this instrumentation records beyond the GenAI semantic conventions.
 
 Facts only litellm knows live under the ``litellm.*`` namespace; everything the
-OpenTelemetry GenAI conventions define is recorded under its standard name.
+OpenTelemetry semantic conventions define (``gen_ai.*``, ``user.id``, ``server.*``,
+``error.type``) is recorded under the library's constant (``opentelemetry.semconv``, through
+:mod:`opentelemetry_instrumentation_litellm._upstream` while those are incubating) and is
+not repeated here.
 """
 
 from typing import Final
@@ -23,12 +26,6 @@ LITELLM_PROVIDER: Final = "litellm.provider"
 
 LITELLM_MODEL_ID: Final = "litellm.model_id"
 """Id of the Router deployment that served the call, when litellm reports one (string)."""
-
-USER_ID: Final = "user.id"
-"""The ``user`` argument of the call: the end user the request is made for (string)."""
-
-GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
-"""Input tokens written to the provider's prompt cache (semantic conventions v1.41.1)."""
 
 LITELLM_RESPONSE_TOOL_NAMES: Final = "litellm.response.tool_names"
 """Names of the tools the model asked to call, in order (string[]). Recorded with content

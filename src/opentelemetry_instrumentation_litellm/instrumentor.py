@@ -11,12 +11,11 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import get_tracer
-from opentelemetry.util.genai.completion_hook import _NoOpCompletionHook
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_litellm import _shutdown
+from opentelemetry_instrumentation_litellm import _shutdown, _upstream
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
@@ -103,7 +102,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         )
         mode = kwargs.get("capture_message_content")
         if mode is not None:
-            _set_capture_mode(handler, _capture_mode(mode))
+            _upstream.set_capture_mode(handler, _capture_mode(mode))
         redact: Callable[[str], str] | None = kwargs.get("redact_content")
         policy = ContentPolicy(
             max_length=_max_length(kwargs.get("max_content_length")), redact=redact
@@ -135,15 +134,3 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             if hasattr(getattr(router, name, None), "__wrapped__"):
                 unwrap(router, name)
         _shutdown.disable()
-
-
-def _set_capture_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:
-    """Give the handler a capture mode other than the environment's.
-
-    util-genai reads the mode from the environment only; the handler keeps it in
-    two attributes. tests/test_content.py fails if util-genai renames them.
-    """
-    handler._content_capturing_mode = mode
-    handler._capture_content = mode is not ContentCapturingMode.NO_CONTENT or not isinstance(
-        handler._completion_hook, _NoOpCompletionHook
-    )

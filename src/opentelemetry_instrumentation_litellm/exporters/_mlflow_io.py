@@ -18,10 +18,25 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-INPUT_MESSAGES = "gen_ai.input.messages"
-OUTPUT_MESSAGES = "gen_ai.output.messages"
-SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
-TOOL_DEFINITIONS = "gen_ai.tool.definitions"
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_INPUT_MESSAGES as INPUT_MESSAGES,
+)
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_OUTPUT_MESSAGES as OUTPUT_MESSAGES,
+)
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+)
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_SYSTEM_INSTRUCTIONS as SYSTEM_INSTRUCTIONS,
+)
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_TOOL_DEFINITIONS as TOOL_DEFINITIONS,
+)
 
 SPAN_INPUTS = "mlflow.spanInputs"
 SPAN_OUTPUTS = "mlflow.spanOutputs"
@@ -123,7 +138,7 @@ def _inputs(attributes: Mapping[str, Any]) -> dict[str, Any] | None:
     for message in messages:
         converted.extend(_openai_messages(message))
     inputs: dict[str, Any] = {"messages": converted}
-    if model := attributes.get("gen_ai.request.model"):
+    if model := attributes.get(GEN_AI_REQUEST_MODEL):
         inputs["model"] = model
     return inputs
 
@@ -144,12 +159,12 @@ def _outputs(attributes: Mapping[str, Any]) -> dict[str, Any] | None:
             }
         )
     outputs: dict[str, Any] = {"object": "chat.completion", "choices": choices}
-    if response_id := attributes.get("gen_ai.response.id"):
+    if response_id := attributes.get(GEN_AI_RESPONSE_ID):
         outputs["id"] = response_id
-    if model := attributes.get("gen_ai.response.model") or attributes.get("gen_ai.request.model"):
+    if model := attributes.get(GEN_AI_RESPONSE_MODEL) or attributes.get(GEN_AI_REQUEST_MODEL):
         outputs["model"] = model
-    prompt = attributes.get("gen_ai.usage.input_tokens")
-    completion = attributes.get("gen_ai.usage.output_tokens")
+    prompt = attributes.get(GEN_AI_USAGE_INPUT_TOKENS)
+    completion = attributes.get(GEN_AI_USAGE_OUTPUT_TOKENS)
     if isinstance(prompt, int) and isinstance(completion, int):
         outputs["usage"] = {
             "prompt_tokens": prompt,

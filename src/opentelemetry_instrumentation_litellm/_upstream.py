@@ -1,0 +1,167 @@
+"""The one door to upstream APIs that are not public.
+
+Every name below is something an upstream project does not promise to keep: a private
+attribute, an incubating module, a subclass hook with a leading underscore. Each item says
+why it is used and which public API would replace it. ``tests/test_upstream.py`` pins every
+item against the installed versions, so an upstream release that drops one fails that test
+with the item's name instead of silently changing a span.
+
+Nothing here runs at import beyond binding names: no litellm, no SDK, no FastAPI import.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+# --- OpenTelemetry semantic conventions: incubating attribute names ---------------------
+# Why: the GenAI, user and session attributes are still "development" in semconv, so the
+# Python package only ships them under ``opentelemetry.semconv._incubating``. Using the
+# constants keeps the names in the library's hands (no typed strings).
+# Public replacement: ``opentelemetry.semconv.attributes.gen_ai_attributes`` (and
+# ``user_attributes``/``session_attributes``) once the conventions are stable.
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_SYSTEM_INSTRUCTIONS,
+    GEN_AI_TOOL_DEFINITIONS,
+    GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    GenAiProviderNameValues,
+)
+from opentelemetry.semconv._incubating.attributes.user_attributes import USER_ID
+
+# --- opentelemetry-util-genai 1.3b0 ----------------------------------------------------
+# Why: ``TelemetryHandler`` reads the content capturing mode from the environment only,
+# and keeps it (and whether any content is needed at all) in two private attributes;
+# ``LiteLLMInstrumentor().instrument(capture_message_content=...)`` must override it for
+# its own handler. ``_NoOpCompletionHook`` is how the handler tells "no hook" apart.
+# Public replacement: a ``content_capturing_mode`` argument of ``TelemetryHandler``.
+from opentelemetry.util.genai.completion_hook import _NoOpCompletionHook
+from opentelemetry.util.genai.types import ContentCapturingMode
+
+HANDLER_CAPTURE_ATTRIBUTES: Final = ("_content_capturing_mode", "_capture_content")
+"""The handler's private attributes written by :func:`set_capture_mode`."""
+
+STREAM_WRAPPER_HOOKS: Final = (
+    "_process_chunk",
+    "_on_stream_end",
+    "_on_stream_error",
+    "_finalize_success",
+    "_finalize_failure",
+    "_execution_context",
+)
+"""Why: ``SyncStreamWrapper``/``AsyncStreamWrapper`` are meant to be subclassed ("Subclass
+this when wrapping a provider SDK stream") and these underscore methods are the hooks a
+subclass overrides or calls (``_streams.py``); they are protected, not public.
+Public replacement: none announced; they are util-genai's documented extension points."""
+
+
+def set_capture_mode(handler: Any, mode: ContentCapturingMode) -> None:
+    """Give ``handler`` a content capturing mode other than the environment's."""
+    handler._content_capturing_mode = mode
+    handler._capture_content = mode is not ContentCapturingMode.NO_CONTENT or not isinstance(
+        handler._completion_hook, _NoOpCompletionHook
+    )
+
+
+# --- litellm ---------------------------------------------------------------------------
+# Why: litellm keeps its own facts about a call (provider, api_base, cost, call id, cache
+# hit, Router deployment id) on ``response._hidden_params``; nothing public carries them
+# on the response (the ``standard_logging_object`` of its callbacks comes after the call).
+# Public replacement: a public accessor on litellm's response types.
+HIDDEN_PARAMS: Final = "_hidden_params"
+
+
+def hidden_params(response: Any) -> Any:
+    """litellm's ``_hidden_params`` of a response or stream, or None."""
+    return getattr(response, HIDDEN_PARAMS, None)
+
+
+# Why: litellm rewrites every stream chunk's ``model`` to the requested model name and keeps
+# the model the provider reported on ``CustomStreamWrapper._provider_response_model``
+# (litellm >= 1.80); ``gen_ai.response.model`` is the provider's.
+# Public replacement: a public attribute of ``CustomStreamWrapper``.
+PROVIDER_RESPONSE_MODEL: Final = "_provider_response_model"
+
+
+def provider_response_model(stream: Any) -> str | None:
+    """The model the provider reported for a litellm stream, if litellm kept it."""
+    model = getattr(stream, PROVIDER_RESPONSE_MODEL, None)
+    return model if isinstance(model, str) else None
+
+
+# --- OpenTelemetry API: logs ------------------------------------------------------------
+# Why: the logs API of opentelemetry-api 1.45 still lives in the private ``opentelemetry._logs``;
+# the proxy's shutdown flush must reach the global logger provider too.
+# Public replacement: ``opentelemetry.logs`` once the logs API is declared stable.
+def get_logger_provider() -> Any:
+    from opentelemetry._logs import get_logger_provider as _get
+
+    return _get()
+
+
+# --- wrapt -----------------------------------------------------------------------------
+# Why: to tell whether a function is already wrapped by *our* wrapper (and not by another
+# instrumentation) we compare the wrapper function a ``FunctionWrapper`` holds; wrapt keeps
+# it in ``_self_wrapper``.
+# Public replacement: none in wrapt 1.x/2.x.
+def wrapper_of(function: Any) -> Any:
+    return getattr(function, "_self_wrapper", None)
+
+
+# --- opentelemetry-instrumentation-fastapi / Starlette (LiteLLM Proxy only) -------------
+# Why: the proxy loads its config.yaml (and with it our ``callbacks`` entry) in the app's
+# lifespan, after Starlette built the middleware stack on the app's first ASGI call, so
+# ``FastAPIInstrumentor.instrument_app`` (which wraps ``build_middleware_stack``) would only
+# take effect for an app not yet started. The instrumentor marks an app it did with
+# ``_is_instrumented_by_opentelemetry``; Starlette rebuilds the stack on the next call when
+# ``middleware_stack`` is None.
+# Public replacement: a proxy hook that runs at app creation (litellm's own
+# ``litellm.integrations.otel.mount.instrument_fastapi_app`` runs there, but only for its
+# LITELLM_OTEL_V2 engine), or ``opentelemetry-instrument`` which patches FastAPI first.
+def is_app_instrumented(app: Any) -> bool:
+    return bool(getattr(app, "_is_instrumented_by_opentelemetry", False))
+
+
+def rebuild_middleware_stack(app: Any) -> None:
+    """Make a started Starlette app build its middleware stack again on its next call."""
+    app.middleware_stack = None
+
+
+# --- opentelemetry-distro -------------------------------------------------------------
+# Why: ``OpenTelemetryConfigurator().configure(**kwargs)`` is public, but the keyword
+# names it forwards (``trace_exporter_names``, ``resource_attributes``) are those of the
+# SDK's private ``opentelemetry.sdk._configuration._initialize_components``.
+# Public replacement: the SDK's declarative configuration (``OTEL_EXPERIMENTAL_CONFIG_FILE``).
+CONFIGURATOR_KEYWORDS: Final = ("trace_exporter_names", "resource_attributes")
+
+__all__ = [
+    "CONFIGURATOR_KEYWORDS",
+    "GEN_AI_INPUT_MESSAGES",
+    "GEN_AI_OUTPUT_MESSAGES",
+    "GEN_AI_REQUEST_MODEL",
+    "GEN_AI_RESPONSE_ID",
+    "GEN_AI_RESPONSE_MODEL",
+    "GEN_AI_SYSTEM_INSTRUCTIONS",
+    "GEN_AI_TOOL_DEFINITIONS",
+    "GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS",
+    "GEN_AI_USAGE_INPUT_TOKENS",
+    "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "HANDLER_CAPTURE_ATTRIBUTES",
+    "HIDDEN_PARAMS",
+    "PROVIDER_RESPONSE_MODEL",
+    "STREAM_WRAPPER_HOOKS",
+    "USER_ID",
+    "GenAiProviderNameValues",
+    "get_logger_provider",
+    "hidden_params",
+    "is_app_instrumented",
+    "provider_response_model",
+    "rebuild_middleware_stack",
+    "set_capture_mode",
+    "wrapper_of",
+]

@@ -1,0 +1,157 @@
+"""The non-public upstream names this package relies on, all behind ``_upstream``, pinned
+against the installed versions: an upstream release that drops one fails here by name."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+from pathlib import Path
+
+import pytest
+
+from opentelemetry_instrumentation_litellm import _upstream
+
+PACKAGE = Path(_upstream.__file__).parent
+
+
+def test_util_genai_handler_keeps_the_capture_attributes():
+    from opentelemetry.util.genai.handler import TelemetryHandler
+    from opentelemetry.util.genai.types import ContentCapturingMode
+
+    handler = TelemetryHandler()
+    for name in (*_upstream.HANDLER_CAPTURE_ATTRIBUTES, "_completion_hook"):
+        assert hasattr(handler, name), (
+            f"opentelemetry-util-genai {importlib.metadata.version('opentelemetry-util-genai')}"
+            f" has no TelemetryHandler.{name}: update _upstream.set_capture_mode"
+        )
+    _upstream.set_capture_mode(handler, ContentCapturingMode.SPAN_ONLY)
+    assert handler.should_capture_content() is True
+    _upstream.set_capture_mode(handler, ContentCapturingMode.NO_CONTENT)
+    assert handler.should_capture_content() is False
+
+
+def test_util_genai_stream_wrappers_keep_their_subclass_hooks():
+    from opentelemetry.util.genai.stream import AsyncStreamWrapper, SyncStreamWrapper
+
+    for wrapper in (SyncStreamWrapper, AsyncStreamWrapper):
+        for name in _upstream.STREAM_WRAPPER_HOOKS:
+            assert hasattr(wrapper, name), f"util-genai {wrapper.__name__} lost {name}"
+
+
+def test_litellm_keeps_hidden_params_and_the_provider_response_model():
+    import litellm
+
+    response = litellm.completion(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], mock_response="x"
+    )
+    hidden = _upstream.hidden_params(response)
+    assert isinstance(hidden, dict) and hidden.get("custom_llm_provider") == "openai", (
+        f"litellm {litellm.__version__}: response.{_upstream.HIDDEN_PARAMS} changed"
+    )
+    stream = litellm.completion(
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        mock_response="x",
+        stream=True,
+    )
+    assert isinstance(stream, litellm.CustomStreamWrapper)
+    list(stream)
+    assert hasattr(stream, _upstream.PROVIDER_RESPONSE_MODEL), (
+        f"litellm {litellm.__version__}: CustomStreamWrapper has no "
+        f"{_upstream.PROVIDER_RESPONSE_MODEL}"
+    )
+
+
+def test_wrapt_keeps_the_wrapper_function():
+    from wrapt import FunctionWrapper
+
+    def wrapper(wrapped, instance, args, kwargs):  # pragma: no cover - never called
+        return wrapped(*args, **kwargs)
+
+    assert _upstream.wrapper_of(FunctionWrapper(len, wrapper)) is wrapper
+
+
+def test_fastapi_instrumentor_marks_the_app_and_starlette_rebuilds_its_stack():
+    pytest.importorskip("opentelemetry.instrumentation.fastapi")
+    from fastapi import FastAPI
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    app = FastAPI()
+    assert not _upstream.is_app_instrumented(app)
+    FastAPIInstrumentor.instrument_app(app)
+    try:
+        assert _upstream.is_app_instrumented(app)
+        app.build_middleware_stack()
+        assert hasattr(app, "middleware_stack"), "Starlette no longer keeps middleware_stack"
+    finally:
+        FastAPIInstrumentor.uninstrument_app(app)
+
+
+def test_configurator_keywords_are_the_sdks():
+    import inspect
+
+    from opentelemetry.sdk._configuration import _initialize_components
+
+    parameters = inspect.signature(_initialize_components).parameters
+    for name in _upstream.CONFIGURATOR_KEYWORDS:
+        assert name in parameters, f"the SDK's configurator no longer takes {name}="
+
+
+def test_logs_api_is_reachable():
+    assert _upstream.get_logger_provider() is not None
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Imports from private upstream modules or of private upstream names in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            module = node.module
+            if module.startswith("opentelemetry_instrumentation_litellm") or module == "__future__":
+                continue
+            private_module = any(part.startswith("_") for part in module.split("."))
+            private_names = [a.name for a in node.names if a.name.startswith("_")]
+            if private_module or private_names:
+                found.append(f"from {module} import {', '.join(a.name for a in node.names)}")
+        elif isinstance(node, ast.Import):
+            found.extend(
+                a.name
+                for a in node.names
+                if any(p.startswith("_") for p in a.name.split(".")[1:])
+                and not a.name.startswith("opentelemetry_instrumentation_litellm")
+            )
+    return found
+
+
+def test_private_upstream_imports_only_in_the_door():
+    offenders = {
+        str(path.relative_to(PACKAGE)): uses
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "_upstream.py" and (uses := _private_uses(path))
+    }
+    assert offenders == {}, "private upstream APIs go through _upstream.py"
+
+
+def test_no_semconv_name_typed_as_a_string():
+    """Attribute names the semantic conventions define come from the library."""
+    from opentelemetry.semconv._incubating.attributes import (
+        error_attributes,
+        gen_ai_attributes,
+        server_attributes,
+        user_attributes,
+    )
+
+    defined = {
+        value
+        for module in (gen_ai_attributes, server_attributes, error_attributes, user_attributes)
+        for name, value in vars(module).items()
+        if name.isupper() and isinstance(value, str)
+    }
+    typed = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "_upstream.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in defined:
+                typed.setdefault(str(path.relative_to(PACKAGE)), []).append(node.value)
+    assert typed == {}
