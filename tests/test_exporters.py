@@ -1,5 +1,6 @@
-"""The exporter layer without MLflow: registry, configure_tracing, real receivers for
-console/Zipkin/OTLP, the resilience wrapper, and the MLflow input/output conversion."""
+"""The exporter layer without MLflow: configure() over the SDK's exporter entry points,
+real receivers for console/Zipkin/OTLP, the resilience wrapper, the MLflow input/output
+conversion."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from typing import Any
 import grpc
 import litellm
 import pytest
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -34,12 +37,11 @@ from opentelemetry.sdk.trace.export import (
 
 from mlflow_fixtures import child_env
 from opentelemetry_instrumentation_litellm.exporters import (
-    ENTRY_POINT_GROUP,
     ExporterConfigurationError,
     ResilientSpanExporter,
-    available_destinations,
+    available_exporters,
+    configure,
     configure_tracing,
-    create_exporter,
 )
 from opentelemetry_instrumentation_litellm.exporters._mlflow_io import mlflow_io_attributes
 from opentelemetry_instrumentation_litellm.exporters.mlflow import _SpanWithAttributes
@@ -75,36 +77,82 @@ def chat(provider: TracerProvider, instrument: Any) -> None:
     provider.force_flush()
 
 
-# the registry
+# exporter names: the SDK's opentelemetry_traces_exporter entry points, nothing else
 
 
-def test_builtin_destinations():
-    assert {"mlflow", "otlp", "zipkin", "console"} <= set(available_destinations())
-    assert available_destinations() == sorted(available_destinations())
+def test_names_are_the_sdks_entry_points():
+    names = available_exporters()
+    assert {
+        "mlflow",
+        "otlp",
+        "otlp_proto_http",
+        "otlp_proto_grpc",
+        "zipkin_json",
+        "console",
+    } <= set(names)
+    assert "zipkin" not in names, "no second naming"
+    assert names == sorted(names)
 
 
-@pytest.mark.parametrize("name", ["mlfow", "jaeger", "", None])
-def test_unknown_destination_lists_the_known_ones(name: Any):
+@pytest.mark.parametrize("name", ["mlfow", "zipkin", "jaeger", "", 42])
+def test_unknown_exporter_lists_the_installed_ones(name: Any):
     with pytest.raises(ExporterConfigurationError) as caught:
-        create_exporter(name)
+        configure(name, tracer_provider=TracerProvider())
     assert isinstance(caught.value, ValueError)
-    for known in ("console", "mlflow", "otlp", "zipkin"):
+    assert "\n" not in str(caught.value)
+    for known in ("console", "mlflow", "otlp", "zipkin_json"):
         assert known in str(caught.value)
-    with pytest.raises(ValueError, match="mlflow, otlp"):
-        configure_tracing(name, tracer_provider=TracerProvider())
 
 
-def test_names_are_case_insensitive():
-    exporter = create_exporter(" Console ", out=io.StringIO())
-    assert type(exporter).__name__ == "ConsoleSpanExporter"
+def test_missing_extra_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch):
+    """The grpc exporter's entry point absent (its distribution not installed): one line
+    naming the extra of the new distribution."""
+    from importlib.metadata import EntryPoints
+
+    from opentelemetry_instrumentation_litellm.exporters import _configure
+
+    installed = _configure.entry_points
+
+    def entry_points(**selection: Any) -> EntryPoints:
+        found = installed(**selection)
+        return EntryPoints([ep for ep in found if ep.name != "otlp_proto_grpc"])
+
+    monkeypatch.setattr(_configure, "entry_points", entry_points)
+    with pytest.raises(ExporterConfigurationError) as caught:
+        configure("otlp_proto_grpc", tracer_provider=TracerProvider())
+    assert str(caught.value) == (
+        "The otlp_proto_grpc trace exporter is not installed: "
+        "pip install 'otel-genai-litellm[grpc]'"
+    )
 
 
-def test_invalid_otlp_protocol_names_the_variable(monkeypatch: pytest.MonkeyPatch):
+def test_otlp_follows_the_protocol_variables(monkeypatch: pytest.MonkeyPatch):
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
+
+    from opentelemetry_instrumentation_litellm.exporters._configure import exporter_class
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", raising=False)
+    assert exporter_class("otlp") is Http  # the specification's default
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    assert exporter_class("otlp") is Grpc
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")
     with pytest.raises(ExporterConfigurationError, match="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
-        create_exporter("otlp")
-    with pytest.raises(ExporterConfigurationError, match="protocol='thrift'"):
-        create_exporter("otlp", protocol="thrift")
+        configure("otlp", tracer_provider=TracerProvider())
+
+
+def test_configure_tracing_is_a_deprecated_alias(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", raising=False)
+    provider = TracerProvider()
+    with pytest.warns(DeprecationWarning, match="configure"):
+        assert configure_tracing("console", tracer_provider=provider, out=io.StringIO()) is provider
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(ExporterConfigurationError, match="thrift"),
+    ):
+        configure_tracing("otlp", tracer_provider=provider, protocol="thrift")
+    provider.shutdown()
 
 
 PLUGIN = """
@@ -121,69 +169,60 @@ class ListExporter(SpanExporter):
 
 CREATED = []
 
-def make_exporter(**options):
-    CREATED.append(ListExporter(**options))
-    return CREATED[-1]
-
-def not_an_exporter(**options):
-    return "nope"
+class CountingExporter(ListExporter):
+    def __init__(self, label):
+        super().__init__(label)
+        CREATED.append(self)
 """
 
 
-def test_third_party_destination_through_an_entry_point(tmp_path: Path):
-    """A real distribution on sys.path (a .dist-info with entry_points.txt) adds 'acme'."""
+def test_third_party_exporter_through_the_sdks_entry_point_group(tmp_path: Path):
+    """A real distribution on sys.path (a .dist-info with entry_points.txt) adds 'acme' to
+    the SDK's group: configure() and opentelemetry-instrument see the same names."""
     site = tmp_path / "site"
     info = site / "acme_tracing-1.0.dist-info"
     info.mkdir(parents=True)
     (site / "acme_tracing.py").write_text(PLUGIN)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-tracing\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\n"
-        "acme = acme_tracing:make_exporter\n"
-        "broken = acme_tracing_missing:make\n"
-        "wrong = acme_tracing:not_an_exporter\n"
-        "console = acme_tracing:make_exporter\n"
+        "[opentelemetry_traces_exporter]\n"
+        "acme = acme_tracing:CountingExporter\n"
+        "broken = acme_tracing_missing:Exporter\n"
     )
     out = run_python(
         """
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry_instrumentation_litellm.exporters import (
-            ExporterConfigurationError, available_destinations, configure_tracing, create_exporter,
+            ExporterConfigurationError, available_exporters, configure,
         )
 
-        names = available_destinations()
-        assert {"acme", "broken", "wrong"} <= set(names), names
-        assert names.count("console") == 1
-        assert type(create_exporter("console")).__name__ == "ConsoleSpanExporter"  # built-in wins
+        names = available_exporters()
+        assert {"acme", "broken"} <= set(names), names
+        try:
+            configure("broken", tracer_provider=TracerProvider())
+        except ExporterConfigurationError as error:
+            assert "acme_tracing_missing" in str(error), str(error)
+        else:
+            raise AssertionError("broken")
 
-        exporter = create_exporter("ACME", label="from-options")
-        assert (type(exporter).__name__, exporter.label) == ("ListExporter", "from-options")
-
-        for name, expected in (("broken", "acme_tracing_missing"), ("wrong", "not a SpanExporter")):
-            try:
-                create_exporter(name)
-            except ExporterConfigurationError as error:
-                assert expected in str(error), str(error)
-            else:
-                raise AssertionError(name)
-
-        provider = configure_tracing("acme", tracer_provider=TracerProvider(), label="x")
+        provider = configure("acme", tracer_provider=TracerProvider(), label="x")
         with provider.get_tracer("t").start_as_current_span("through-acme"):
             pass
         provider.force_flush()
         import acme_tracing
-        print("EXPORTED", acme_tracing.CREATED[-1].names)
+        (exporter,) = acme_tracing.CREATED
+        print("EXPORTED", exporter.label, exporter.names)
         """,
         tmp_path,
         PYTHONPATH=str(site),
     )
-    assert "EXPORTED ['through-acme']" in out
+    assert "EXPORTED x ['through-acme']" in out
 
 
-# configure_tracing and the global provider (subprocesses: the global provider is set once)
+# configure and the global provider (subprocesses: the global provider is set once)
 
 
-def test_configure_tracing_adds_to_the_global_provider_and_never_replaces_it(tmp_path: Path):
+def test_configure_adds_to_the_global_provider_and_never_replaces_it(tmp_path: Path):
     out = run_python(
         """
         import io, json
@@ -192,7 +231,7 @@ def test_configure_tracing_adds_to_the_global_provider_and_never_replaces_it(tmp
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-        from opentelemetry_instrumentation_litellm.exporters import configure_tracing
+        from opentelemetry_instrumentation_litellm.exporters import configure
 
         mine = InMemorySpanExporter()
         users = TracerProvider(resource=Resource.create({"service.name": "users-app"}))
@@ -200,8 +239,8 @@ def test_configure_tracing_adds_to_the_global_provider_and_never_replaces_it(tmp
         trace.set_tracer_provider(users)
 
         console = io.StringIO()
-        assert configure_tracing("console", out=console, service_name="ignored") is users
-        assert configure_tracing("console", out=console) is users  # same again: no-op
+        assert configure("console", out=console, service_name="ignored") is users
+        assert configure("console", out=console) is users  # same again: no-op
         assert trace.get_tracer_provider() is users
 
         with trace.get_tracer("t").start_as_current_span("one-span"):
@@ -213,7 +252,7 @@ def test_configure_tracing_adds_to_the_global_provider_and_never_replaces_it(tmp
         assert '"service.name": "users-app"' in printed
 
         other = io.StringIO()
-        configure_tracing("console", out=other)  # other options: a second destination
+        configure("console", out=other)  # other options: a second destination
         with trace.get_tracer("t").start_as_current_span("two-span"):
             pass
         users.force_flush()
@@ -226,16 +265,16 @@ def test_configure_tracing_adds_to_the_global_provider_and_never_replaces_it(tmp
     assert "OK" in out
 
 
-def test_configure_tracing_creates_a_global_provider_when_there_is_none(tmp_path: Path):
+def test_configure_creates_a_global_provider_when_there_is_none(tmp_path: Path):
     out = run_python(
         """
         import io
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry_instrumentation_litellm.exporters import configure_tracing
+        from opentelemetry_instrumentation_litellm.exporters import configure
 
         assert not isinstance(trace.get_tracer_provider(), TracerProvider)
-        provider = configure_tracing("console", out=io.StringIO())
+        provider = configure("console", out=io.StringIO())
         assert trace.get_tracer_provider() is provider
         print("SERVICE", provider.resource.attributes["service.name"])
         """,
@@ -246,9 +285,9 @@ def test_configure_tracing_creates_a_global_provider_when_there_is_none(tmp_path
     out = run_python(
         """
         import io
-        from opentelemetry_instrumentation_litellm.exporters import configure_tracing
+        from opentelemetry_instrumentation_litellm.exporters import configure
 
-        provider = configure_tracing("console", out=io.StringIO(), service_name="from-arg")
+        provider = configure("console", out=io.StringIO(), service_name="from-arg")
         print("SERVICE", provider.resource.attributes["service.name"])
         """,
         tmp_path,
@@ -257,15 +296,15 @@ def test_configure_tracing_creates_a_global_provider_when_there_is_none(tmp_path
     assert "SERVICE from-arg" in out
 
 
-def test_configure_tracing_refuses_a_global_provider_it_cannot_add_to(tmp_path: Path):
+def test_configure_refuses_a_global_provider_it_cannot_add_to(tmp_path: Path):
     out = run_python(
         """
         from opentelemetry import trace
-        from opentelemetry_instrumentation_litellm.exporters import configure_tracing
+        from opentelemetry_instrumentation_litellm.exporters import configure
 
         trace.set_tracer_provider(trace.NoOpTracerProvider())
         try:
-            configure_tracing("console")
+            configure("console")
         except ValueError as error:
             print("ERROR", error)
         """,
@@ -280,7 +319,7 @@ def test_explicit_provider_leaves_the_global_one_alone():
 
     before = trace.get_tracer_provider()
     provider = TracerProvider()
-    assert configure_tracing("console", tracer_provider=provider, out=io.StringIO()) is provider
+    assert configure("console", tracer_provider=provider, out=io.StringIO()) is provider
     assert trace.get_tracer_provider() is before
     provider.shutdown()
 
@@ -316,7 +355,7 @@ def decode_json_stream(text: str) -> list[dict[str, Any]]:
 
 def test_console_destination_prints_the_chat_span(instrument: Any):
     out = io.StringIO()
-    provider = configure_tracing("console", tracer_provider=TracerProvider(), out=out)
+    provider = configure("console", tracer_provider=TracerProvider(), out=out)
     chat(provider, instrument)
     (span,) = decode_json_stream(out.getvalue())
     assert span["name"] == "chat gpt-4o-mini"
@@ -378,8 +417,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_zipkin_destination(receiver: Receiver, instrument: Any):
-    provider = configure_tracing(
-        "zipkin",
+    provider = configure(
+        "zipkin_json",
         tracer_provider=TracerProvider(),
         service_name="ignored-for-explicit-provider",
         endpoint=f"{receiver.url}/api/v2/spans",
@@ -406,10 +445,9 @@ def attributes(span: trace_pb2.Span) -> dict[str, Any]:
 
 
 def test_otlp_http_destination_with_arguments(receiver: Receiver, instrument: Any):
-    provider = configure_tracing(
-        "otlp",
+    provider = configure(
+        "otlp_proto_http",
         tracer_provider=TracerProvider(),
-        protocol="http/protobuf",
         endpoint=f"{receiver.url}/custom/v1/traces",
         headers={"x-api-key": "k-1"},
     )
@@ -431,7 +469,7 @@ def test_otlp_destination_from_the_standard_environment(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{receiver.url}/v1/traces")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "authorization=Bearer%20abc")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
-    provider = configure_tracing("otlp", tracer_provider=TracerProvider())
+    provider = configure(tracer_provider=TracerProvider())  # OTEL_TRACES_EXPORTER unset: otlp
     chat(provider, instrument)
     (request,) = receiver.requests
     assert request.path == "/v1/traces"
@@ -457,10 +495,9 @@ def test_otlp_grpc_destination(instrument: Any):
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        provider = configure_tracing(
-            "otlp",
+        provider = configure(
+            "otlp_proto_grpc",
             tracer_provider=TracerProvider(),
-            protocol="grpc",
             endpoint=f"http://127.0.0.1:{port}",
             headers={"x-tenant": "t-1"},
         )
@@ -530,8 +567,9 @@ def test_failures_are_counted_and_reported_once_per_interval(caplog: pytest.LogC
     assert exporter.dropped_spans == 10
     (first,) = reports(caplog)
     assert "failed: 2 span(s) dropped (2 since start)" in first
-    assert "backend down" in first
-    assert not [r for r in caplog.records if r.name == __name__], "folded into the report"
+    assert "the exporter reported a failure" in first
+    own = [r.getMessage() for r in caplog.records if r.name == __name__]
+    assert len(own) == 5, "what the wrapped exporter logs is its own business"
 
     clock.now += 20  # 70 s after the first report
     exporter.export(spans("d"))
@@ -556,18 +594,40 @@ def test_exceptions_never_escape_and_secrets_are_masked(caplog: pytest.LogCaptur
     assert "ConnectionError" in report and "//***@backend" in report and "pw" not in report
 
 
-def test_the_exporter_logger_is_quiet_only_during_our_exports(caplog: pytest.LogCaptureFixture):
-    caplog.set_level(logging.DEBUG)
+def test_the_wrapper_touches_no_logger():
+    """No filter, handler or level is added to any logger, the exporter's or another's."""
+    import logging as logging_module
+
+    def loggers() -> dict[str, tuple[Any, ...]]:
+        manager = logging_module.Logger.manager
+        found = {"": logging_module.getLogger()}
+        found.update(
+            (name, lg) for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)
+        )
+        return {n: (tuple(lg.filters), tuple(lg.handlers), lg.level) for n, lg in found.items()}
+
+    FlakyExporter.log.debug("make sure the logger exists")
+    before = loggers()
     inner = FlakyExporter()
-    ResilientSpanExporter(inner, destination="flaky")  # attaches the filter
-    FlakyExporter.log.error("logged by someone else")
+    exporter = ResilientSpanExporter(inner, destination="flaky")
     inner.down = True
-    inner.export(spans("used without the wrapper"))
-    messages = [r.getMessage() for r in caplog.records if r.name == __name__]
-    assert messages == [
-        "logged by someone else",
-        "Failed to export batch code: 503, reason: backend down",
-    ]
+    exporter.export(spans("a"))
+    after = loggers()
+    assert {n: v for n, v in after.items() if n in before} == before
+
+
+class ExplainingExporter(ResilientSpanExporter):
+    def _failure_reason(self) -> str | None:
+        return "HTTP 503 Service Unavailable from http://u:secret@backend"
+
+
+def test_a_subclass_gives_the_reason_of_a_failed_export(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.WARNING, logger=RESILIENCE_LOGGER)
+    inner = FlakyExporter()
+    inner.down = True
+    ExplainingExporter(inner, destination="flaky").export(spans("a"))
+    (report,) = reports(caplog)
+    assert "HTTP 503 Service Unavailable" in report and "secret" not in report
 
 
 def test_shutdown_reports_what_was_not_reported_yet(caplog: pytest.LogCaptureFixture):
@@ -715,7 +775,7 @@ def test_simple_processor_sees_no_exception_from_a_failing_destination(
     receiver.status = 500
     provider = TracerProvider()
     exporter = ResilientSpanExporter(
-        create_exporter("zipkin", endpoint=f"{receiver.url}/api/v2/spans"), destination="zipkin"
+        ZipkinExporter(endpoint=f"{receiver.url}/api/v2/spans"), destination="zipkin"
     )
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     chat(provider, instrument)
@@ -728,7 +788,7 @@ def test_a_slow_backend_never_blocks_the_app(receiver: Receiver, instrument: Any
     thread while litellm calls return at once."""
     receiver.delay = 3.0
     exporter = ResilientSpanExporter(
-        create_exporter("otlp", endpoint=f"{receiver.url}/v1/traces", timeout=0.5),
+        OTLPSpanExporter(endpoint=f"{receiver.url}/v1/traces", timeout=0.5),
         destination="slow",
     )
     provider = TracerProvider()

@@ -115,7 +115,7 @@ def to_mlflow(args: argparse.Namespace) -> int:
     )
     from opentelemetry_instrumentation_litellm.exporters import (
         MLflowSpanExporter,
-        configure_tracing,
+        configure,
     )
 
     server = None
@@ -127,7 +127,7 @@ def to_mlflow(args: argparse.Namespace) -> int:
         tracking_uri = server.url
     try:
         provider = TracerProvider(resource=Resource.create({"service.name": "litellm-demo"}))
-        configure_tracing(
+        configure(
             "mlflow",
             tracer_provider=provider,
             tracking_uri=tracking_uri,

@@ -7,12 +7,15 @@ and logs ``Queue full, dropping Span.`` (the SDK's duplicate filter lets that li
 through at most once per 20 s).
 
 What it does not do is the job of :class:`ResilientSpanExporter`: the processor ignores
-the exporter's result, so spans in a failed export vanish uncounted, while the OTLP
-exporters log an ERROR (and a WARNING per retry) for every failed batch, every few
-seconds for as long as the backend is down. The wrapper counts the spans of failed
-exports, reports them in one WARNING at most once per ``drop_log_interval`` seconds
-(with the last error), says once when export resumes, and turns any exception of the
-wrapped exporter into a failed export, so nothing escapes to the export thread.
+the exporter's result, so spans in a failed export vanish uncounted. The wrapper counts the
+spans of failed exports, reports them in one WARNING at most once per ``drop_log_interval``
+seconds (with the last error it knows of), says once when export resumes, and turns any
+exception of the wrapped exporter into a failed export, so nothing escapes to the export
+thread.
+
+It touches nothing outside itself: what the wrapped exporter logs is that exporter's
+business (the SDK's OTLP exporters log each failed batch; ``docs/configure.md`` shows the
+standard ``logging`` configuration that quiets them).
 """
 
 from __future__ import annotations
@@ -21,8 +24,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -41,82 +43,14 @@ def _redact(text: str) -> str:
     return _URL_USERINFO.sub("//***@", text)
 
 
-class _ExportLogCapture(logging.Filter):
-    """Diverts a logger's records into a list while this thread is exporting through us.
-
-    Attached once to each logger of a wrapped exporter; records from other threads, or
-    from the same exporter used outside a :class:`ResilientSpanExporter`, pass untouched.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._local = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        sink: list[logging.LogRecord] | None = getattr(self._local, "sink", None)
-        if sink is None:
-            return True
-        if len(sink) < 20:
-            sink.append(record)
-        return False
-
-    @contextmanager
-    def diverted(self, sink: list[logging.LogRecord]) -> Iterator[None]:
-        previous = getattr(self._local, "sink", None)
-        self._local.sink = sink
-        try:
-            yield
-        finally:
-            self._local.sink = previous
-
-
-_CAPTURE = _ExportLogCapture()
-_captured_loggers: set[str] = set()
-_capture_lock = threading.Lock()
-
-
-def _attach_capture(exporter: SpanExporter) -> None:
-    """Attach the capture filter to the loggers of ``exporter``'s classes.
-
-    Exporters log through their module's logger (``logging.getLogger(__name__)``), so the
-    modules of the exporter's class hierarchy name the loggers to quiet.
-    """
-    names = {cls.__module__ for cls in type(exporter).__mro__} - {"builtins", "abc", __name__}
-    with _capture_lock:
-        for name in names - _captured_loggers:
-            logging.getLogger(name).addFilter(_CAPTURE)
-            _captured_loggers.add(name)
-
-
-def _message(record: logging.LogRecord) -> str:
-    try:
-        return _redact(record.getMessage())
-    except Exception:  # a broken log call in the exporter is not our failure
-        return _redact(str(record.msg))
-
-
-def _reason(records: Sequence[logging.LogRecord], error: BaseException | None) -> str:
-    if error is not None:
-        return _redact(f"{type(error).__name__}: {error}")[:_MAX_REASON_LENGTH]
-    messages: list[str] = []
-    for record in records:
-        if record.levelno < logging.WARNING:
-            continue
-        message = _message(record)
-        if message not in messages:
-            messages.append(message)
-    reason = " / ".join(messages)[:_MAX_REASON_LENGTH]
-    return reason or "the exporter reported a failure"
-
-
 class ResilientSpanExporter(SpanExporter):
     """Wraps a ``SpanExporter``: counts dropped spans and reports them at a bounded rate.
 
     ``export`` never raises. Spans of a failed export are dropped (a retry queue would
     only grow while the backend is down); the count is logged at WARNING on this module's
     logger at most once per ``drop_log_interval`` seconds, and the first failure is
-    reported at once. The wrapped exporter's own per-batch error logs are folded into
-    that report (and re-logged at DEBUG) instead of repeating every few seconds.
+    reported at once. The reason given is the exception the wrapped exporter raised, else
+    what :meth:`_failure_reason` says (:class:`MLflowSpanExporter` knows its last HTTP error).
     ``dropped_spans`` is the running total, for health checks and tests.
 
     ``destination`` names the backend in log messages; it must not contain secrets.
@@ -140,7 +74,6 @@ class ResilientSpanExporter(SpanExporter):
         self._last_report: float | None = None
         self._failing = False
         self._reported_outage = False
-        _attach_capture(exporter)
 
     @property
     def exporter(self) -> SpanExporter:
@@ -170,22 +103,34 @@ class ResilientSpanExporter(SpanExporter):
         """Hook for subclasses: the spans to hand to the wrapped exporter."""
         return spans
 
+    def _failure_reason(self) -> str | None:
+        """Hook for subclasses: why the last export failed, when the wrapped exporter
+        returned FAILURE without raising (it only logged the reason itself)."""
+        return None
+
+    def _reason(self, error: BaseException | None) -> str:
+        try:
+            text = (
+                f"{type(error).__name__}: {error}" if error is not None else self._failure_reason()
+            )
+        except Exception:  # a broken hook must not break the report
+            text = None
+        if not text:
+            return "the exporter reported a failure (see its own log)"
+        return _redact(text)[:_MAX_REASON_LENGTH]
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:
             return SpanExportResult.SUCCESS
-        records: list[logging.LogRecord] = []
         error: BaseException | None = None
         try:
-            with _CAPTURE.diverted(records):
-                result = self._exporter.export(self._prepare(spans))
+            result = self._exporter.export(self._prepare(spans))
         except Exception as exc:
             error, result = exc, SpanExportResult.FAILURE
-        for record in records:
-            _logger.debug("%s exporter: %s", self._destination, _message(record))
         if result is SpanExportResult.SUCCESS:
             self._succeeded()
         else:
-            self._failed(len(spans), _reason(records, error))
+            self._failed(len(spans), self._reason(error))
         return result
 
     def _succeeded(self) -> None:

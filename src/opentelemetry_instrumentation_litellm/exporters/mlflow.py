@@ -65,6 +65,8 @@ class _MLflowSession(requests.Session):
     def __init__(self, authorization: str | None) -> None:
         super().__init__()
         self._authorization = authorization
+        self.last_error: str | None = None
+        """Why the last request failed (exception or HTTP status), for the drop report."""
 
     def request(  # type: ignore[override]
         self,
@@ -77,7 +79,13 @@ class _MLflowSession(requests.Session):
         own = {k: v for k, v in (headers or {}).items() if k.lower() in _FORWARDED_HEADERS}
         if self._authorization:
             own["Authorization"] = self._authorization
-        return super().request(method, url, *args, headers=own, **kwargs)
+        try:
+            response = super().request(method, url, *args, headers=own, **kwargs)
+        except requests.RequestException as error:
+            self.last_error = f"{type(error).__name__}: {error}"
+            raise
+        self.last_error = None if response.ok else f"HTTP {response.status_code} {response.reason}"
+        return response
 
 
 class _SpanWithAttributes(ReadableSpan):
@@ -164,6 +172,7 @@ class MLflowSpanExporter(ResilientSpanExporter):
         self._tracking_uri = server.base_url
         self._experiment_id = experiment
         self._add_span_io = add_span_io
+        self._session = session
         exporter = OTLPSpanExporter(
             endpoint=f"{server.base_url}/v1/traces",
             headers={EXPERIMENT_HEADER: experiment},
@@ -189,6 +198,9 @@ class MLflowSpanExporter(ResilientSpanExporter):
     def experiment_id(self) -> str:
         """The id of the experiment traces go to (resolved from a name if one was given)."""
         return self._experiment_id
+
+    def _failure_reason(self) -> str | None:
+        return self._session.last_error
 
     def _prepare(self, spans: Sequence[ReadableSpan]) -> Sequence[ReadableSpan]:
         if not self._add_span_io:
