@@ -20,6 +20,7 @@ import json
 import secrets
 import socket
 import sys
+import textwrap
 import time
 import types
 import urllib.request
@@ -475,3 +476,47 @@ def test_the_proxys_shutdown_flushes_the_providers_and_uninstrument_restores_it(
     instrumentor.instrument(tracer_provider=telemetry.tracer_provider)  # a no-op: once
     instrumentor.uninstrument()
     assert server.proxy_shutdown_event is proxy_shutdown_event
+
+
+def test_importing_the_proxy_module_changes_nothing_naming_otel_instruments(tmp_path: Path):
+    """``import`` alone: no env var written, no provider set, litellm untouched. Asking for
+    ``otel`` (what config.yaml names) instruments, with the exporter passed as an argument
+    rather than written to ``OTEL_TRACES_EXPORTER``."""
+    import subprocess
+
+    from mlflow_fixtures import child_env
+
+    script = tmp_path / "check.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            import litellm
+            from opentelemetry import trace
+            before_env, before_completion = dict(os.environ), litellm.completion
+
+            import opentelemetry_instrumentation_litellm.proxy as proxy
+
+            assert dict(os.environ) == before_env, "import wrote the environment"
+            assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+            assert litellm.completion is before_completion, "import instrumented litellm"
+            assert "otel" not in vars(proxy)
+
+            callback = proxy.otel
+            assert proxy.otel is callback
+            assert dict(os.environ) == before_env, "instrumenting wrote the environment"
+            assert not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+            assert litellm.completion is not before_completion
+            print("OK", type(callback).__name__)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=child_env(OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OK OpenTelemetryProxyCallback" in done.stdout

@@ -136,7 +136,7 @@ def rebuild_middleware_stack(app: Any) -> None:
 # Why: ``OpenTelemetryConfigurator().configure(**kwargs)`` is public, but the keyword
 # names it forwards (``trace_exporter_names``, ``resource_attributes``) are those of the
 # SDK's private ``opentelemetry.sdk._configuration._initialize_components``.
-# Public replacement: the SDK's declarative configuration (``OTEL_EXPERIMENTAL_CONFIG_FILE``).
+# Public replacement: the SDK's declarative configuration (``OTEL_CONFIG_FILE``).
 CONFIGURATOR_KEYWORDS: Final = ("trace_exporter_names", "resource_attributes")
 
 __all__ = [

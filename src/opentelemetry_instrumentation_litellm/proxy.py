@@ -8,11 +8,12 @@
 The proxy resolves a dotted ``callbacks`` entry with ``importlib.import_module`` plus
 ``getattr`` (``litellm.proxy.types_utils.utils.get_instance_fn``) while it loads the
 config. That happens in every worker process, in the app's startup (lifespan), before the
-first request is served. Importing this module is therefore the hook; it calls
-:func:`instrument_proxy`, which
+first request is served. Importing this module changes nothing; asking it for ``otel``
+(what that entry names) is the hook: it calls :func:`instrument_proxy` once, which
 
 1. sets up the OpenTelemetry SDK from the standard environment, the way
-   ``opentelemetry-instrument`` does (``OTEL_TRACES_EXPORTER``, default ``otlp``;
+   ``opentelemetry-instrument`` does (``OTEL_TRACES_EXPORTER``, default ``otlp`` over
+   ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL``, itself default ``http/protobuf``;
    ``OTEL_METRICS_EXPORTER`` / ``OTEL_LOGS_EXPORTER``, default none; ``OTEL_SERVICE_NAME``,
    default ``litellm-proxy``; the OTLP, sampler and resource variables), unless the process
    already has a tracer provider (``opentelemetry-instrument``, or code of yours);
@@ -31,7 +32,7 @@ Each step is done once per process, so the config being loaded again, or the mod
 being run under ``opentelemetry-instrument``, changes nothing. ``litellm`` or ``fastapi``
 in ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` skips that instrumentation.
 
-:data:`otel` is what the ``callbacks`` entry resolves to: the proxy requires a
+``otel`` is what the ``callbacks`` entry resolves to: the proxy requires a
 ``CustomLogger`` instance there. It overrides no hook, so litellm never calls it per request.
 """
 
@@ -46,7 +47,7 @@ from typing import Any, Final
 from litellm.integrations.custom_logger import CustomLogger
 from opentelemetry import trace
 
-from opentelemetry_instrumentation_litellm import _shutdown
+from opentelemetry_instrumentation_litellm import _shutdown, _upstream
 from opentelemetry_instrumentation_litellm.instrumentor import LiteLLMInstrumentor
 
 __all__ = [
@@ -54,8 +55,7 @@ __all__ = [
     "PROBE_URLS",
     "OpenTelemetryProxyCallback",
     "instrument_proxy",
-    "otel",
-]
+]  # not "otel": a star import must not instrument the proxy
 
 _logger = logging.getLogger(__name__)
 
@@ -83,7 +83,20 @@ def _has_service_name() -> bool:
     return any(pair.split("=", 1)[0].strip() == "service.name" for pair in pairs)
 
 
-def _configure_sdk() -> None:
+def _traces_exporter_names(traces_exporter: str | None) -> list[str]:
+    """Entry point names for the configurator, besides ``OTEL_TRACES_EXPORTER``'s own."""
+    if os.environ.get("OTEL_TRACES_EXPORTER", "").strip():
+        return []  # the configurator reads the variable itself
+    from opentelemetry_instrumentation_litellm.exporters._configure import (
+        OTLP,
+        otlp_exporter_name,
+    )
+
+    name = (traces_exporter or OTLP).strip()  # otlp: the specification's default
+    return [otlp_exporter_name() if name == OTLP else name]
+
+
+def _configure_sdk(traces_exporter: str | None) -> None:
     """Set up the global providers from the environment, unless a tracer provider is set."""
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         _logger.debug("A tracer provider is already set (opentelemetry-instrument?): using it")
@@ -98,9 +111,11 @@ def _configure_sdk() -> None:
             "environment: pip install 'otel-genai-litellm[proxy]'"
         ) from error
 
-    os.environ.setdefault("OTEL_TRACES_EXPORTER", "otlp")  # the specification's default
     resource = {} if _has_service_name() else {"service.name": DEFAULT_SERVICE_NAME}
-    OpenTelemetryConfigurator().configure(resource_attributes=resource)
+    OpenTelemetryConfigurator().configure(  # keywords: see _upstream.CONFIGURATOR_KEYWORDS
+        trace_exporter_names=_traces_exporter_names(traces_exporter),
+        resource_attributes=resource,
+    )
 
 
 def _instrument_app(app: Any) -> None:
@@ -113,7 +128,7 @@ def _instrument_app(app: Any) -> None:
             "no HTTP server span and a client's traceparent header is not honoured"
         )
         return
-    if getattr(app, "_is_instrumented_by_opentelemetry", False):
+    if _upstream.is_app_instrumented(app):
         return  # opentelemetry-instrument did it when the app was created
     configured = any(os.environ.get(name, "").strip() for name in _EXCLUDED_URLS_VARIABLES)
     FastAPIInstrumentor.instrument_app(
@@ -123,13 +138,17 @@ def _instrument_app(app: Any) -> None:
         exclude_spans=["receive", "send"],
     )
     # Starlette builds its middleware stack on the app's first ASGI call, which is the
-    # startup now running this code: drop it so the next request builds it again, with
+    # startup now running this code: the next request must build it again, with
     # OpenTelemetry's middleware outermost.
-    app.middleware_stack = None
+    _upstream.rebuild_middleware_stack(app)
 
 
-def instrument_proxy() -> None:
+def instrument_proxy(*, traces_exporter: str | None = None) -> None:
     """Trace this proxy process: SDK from the environment, litellm, the FastAPI app.
+
+    ``traces_exporter``: the ``opentelemetry_traces_exporter`` entry point name to export
+    with when ``OTEL_TRACES_EXPORTER`` is unset (default ``otlp``). The environment is read,
+    never written.
 
     Idempotent and thread-safe. Errors are logged, never raised: the proxy keeps serving.
     """
@@ -140,7 +159,7 @@ def instrument_proxy() -> None:
         _done = True
         disabled = _disabled_instrumentations()
         try:
-            _configure_sdk()
+            _configure_sdk(traces_exporter)
         except Exception:
             _logger.exception("OpenTelemetry SDK setup failed: the proxy runs without exporting")
         try:
@@ -156,10 +175,20 @@ def instrument_proxy() -> None:
 
 
 class OpenTelemetryProxyCallback(CustomLogger):
-    """The ``litellm_settings.callbacks`` entry. Importing its module did the work."""
+    """The ``litellm_settings.callbacks`` entry; :func:`instrument_proxy` did the work."""
 
 
-instrument_proxy()
+_callback: OpenTelemetryProxyCallback | None = None
 
-otel: Final = OpenTelemetryProxyCallback()
-"""``callbacks: ["opentelemetry_instrumentation_litellm.proxy.otel"]``."""
+
+def __getattr__(name: str) -> Any:
+    """``otel``, the ``callbacks: ["opentelemetry_instrumentation_litellm.proxy.otel"]``
+    entry: the proxy asks for it while loading config.yaml, and that instruments the proxy.
+    Plain ``import`` of this module does nothing (PEP 562 module ``__getattr__``)."""
+    global _callback
+    if name != "otel":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _callback is None:
+        instrument_proxy()
+        _callback = OpenTelemetryProxyCallback()
+    return _callback
