@@ -11,12 +11,11 @@ import logging
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 
-from mlflow_fixtures import child_env
+from mlflow_fixtures import LocalHTTPServer, child_env
 from opentelemetry_instrumentation_litellm.exporters import (
     ExporterConfigurationError,
     ResilientSpanExporter,
@@ -398,15 +397,11 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False  # do not wait for a deliberately slow answer
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = LocalHTTPServer(Handler)
+        self.url = self.http.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 @pytest.fixture
