@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,25 @@ def test_no_semconv_name_typed_as_a_string():
             if isinstance(node, ast.Constant) and node.value in defined:
                 typed.setdefault(str(path.relative_to(PACKAGE)), []).append(node.value)
     assert typed == {}
+
+
+def test_litellm_keeps_the_provider_stream_and_the_proxy_shutdown_event():
+    import litellm
+
+    stream = litellm.completion(
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        mock_response="x",
+        stream=True,
+    )
+    assert hasattr(stream, _upstream.PROVIDER_STREAM), (
+        f"litellm {litellm.__version__}: CustomStreamWrapper has no {_upstream.PROVIDER_STREAM}"
+    )
+    list(stream)
+    source = importlib.util.find_spec(_upstream.PROXY_SERVER_MODULE)
+    if source is None:
+        pytest.skip("litellm[proxy] is not installed")
+    text = Path(source.origin).read_text()
+    assert f"async def {_upstream.PROXY_SHUTDOWN_EVENT}(" in text, (
+        f"litellm {litellm.__version__}: the proxy has no {_upstream.PROXY_SHUTDOWN_EVENT}"
+    )

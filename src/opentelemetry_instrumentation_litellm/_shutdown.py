@@ -31,8 +31,8 @@ from opentelemetry_instrumentation_litellm import _upstream
 
 _logger = logging.getLogger(__name__)
 
-PROXY_SERVER_MODULE: Final = "litellm.proxy.proxy_server"
-SHUTDOWN_EVENT: Final = "proxy_shutdown_event"
+PROXY_SERVER_MODULE: Final = _upstream.PROXY_SERVER_MODULE
+SHUTDOWN_EVENT: Final = _upstream.PROXY_SHUTDOWN_EVENT
 
 FLUSH_TIMEOUT_MILLIS: Final = 10_000
 """The most a flush at shutdown waits for each provider (a backend that is down)."""

@@ -320,7 +320,7 @@ class AnthropicStreamState:
 
 def _provider_closer(stream: Any, names: tuple[str, ...]) -> Any:
     """The first of ``names`` callable on litellm's stream, else on what it reads from."""
-    for target in (stream, getattr(stream, "completion_stream", None)):
+    for target in (stream, _upstream.provider_stream(stream)):
         for name in names:
             close = getattr(target, name, None)
             if callable(close):

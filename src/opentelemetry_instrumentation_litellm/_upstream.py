@@ -94,6 +94,27 @@ def provider_response_model(stream: Any) -> str | None:
     return model if isinstance(model, str) else None
 
 
+# Why: litellm's stream has no ``close()``; to release the provider's connection when the
+# user closes a traced stream early we close what it reads from,
+# ``CustomStreamWrapper.completion_stream`` (no underscore, but not documented either).
+# Public replacement: a ``close()`` on ``CustomStreamWrapper``.
+PROVIDER_STREAM: Final = "completion_stream"
+
+
+def provider_stream(stream: Any) -> Any:
+    """The provider stream a litellm ``CustomStreamWrapper`` reads from, or None."""
+    return getattr(stream, PROVIDER_STREAM, None)
+
+
+# Why: uvicorn's SIGTERM handling skips ``atexit``; the LiteLLM Proxy's lifespan ends by
+# awaiting this module-level coroutine function of its server module, the last point where
+# buffered spans can be flushed (``_shutdown.py`` wraps it). Not a documented proxy hook.
+# Public replacement: a documented proxy shutdown hook (the proxy documents none in 1.102.4;
+# ``LITELLM_WORKER_STARTUP_HOOKS`` has no shutdown counterpart).
+PROXY_SERVER_MODULE: Final = "litellm.proxy.proxy_server"
+PROXY_SHUTDOWN_EVENT: Final = "proxy_shutdown_event"
+
+
 # --- OpenTelemetry API: logs ------------------------------------------------------------
 # Why: the logs API of opentelemetry-api 1.45 still lives in the private ``opentelemetry._logs``;
 # the proxy's shutdown flush must reach the global logger provider too.
@@ -154,6 +175,9 @@ __all__ = [
     "HANDLER_CAPTURE_ATTRIBUTES",
     "HIDDEN_PARAMS",
     "PROVIDER_RESPONSE_MODEL",
+    "PROVIDER_STREAM",
+    "PROXY_SERVER_MODULE",
+    "PROXY_SHUTDOWN_EVENT",
     "STREAM_WRAPPER_HOOKS",
     "USER_ID",
     "GenAiProviderNameValues",
@@ -161,6 +185,7 @@ __all__ = [
     "hidden_params",
     "is_app_instrumented",
     "provider_response_model",
+    "provider_stream",
     "rebuild_middleware_stack",
     "set_capture_mode",
     "wrapper_of",
