@@ -27,7 +27,6 @@ import logging
 import os
 import re
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 _logger = logging.getLogger(__name__)
@@ -49,10 +48,8 @@ _below_ours: tuple[str, ...] = ()
 """Peers that were already instrumented when ours was: their wrappers sit under ours."""
 
 
-@dataclass(frozen=True)
-class _Active:
-    distribution: str
-    instrumentor: Any  # a BaseInstrumentor subclass instance
+_Active = tuple[str, Any]
+"""A distribution and its instrumented ``BaseInstrumentor``."""
 
 
 def _peer_instrumentor(distribution: str) -> Any | None:
@@ -113,16 +110,14 @@ def _stack() -> list[_Active]:
     else:
         below = [name for name in peers if name in _below_ours]
         names = [*below, DISTRIBUTION, *(name for name in peers if name not in below)]
-    return [
-        _Active(name, ours if name == DISTRIBUTION else _peer_instrumentor(name)) for name in names
-    ]
+    return [(name, ours if name == DISTRIBUTION else _peer_instrumentor(name)) for name in names]
 
 
 def _preferred(stack: list[_Active]) -> tuple[str, bool]:
     """The distribution to keep, and whether the user chose it."""
     raw = os.environ.get(OTEL_INSTRUMENTATION_LITELLM_PREFERRED, "").strip()
     choices = (DISTRIBUTION, *PEERS)
-    installed = [active.distribution for active in stack]
+    installed = [name for name, _ in stack]
     default = DISTRIBUTION if DISTRIBUTION in installed else installed[0]
     if not raw:
         return default, False
@@ -162,13 +157,13 @@ def keep_one() -> None:
 
 
 def _keep_only(stack: list[_Active], keep: str, chosen: bool) -> None:
-    names = [active.distribution for active in stack]
+    names = [name for name, _ in stack]
     kept = names.index(keep)
     lowest_other = min(index for index, name in enumerate(names) if name != keep)
-    for active in reversed(stack[lowest_other:]):  # from the top down: each restores its own
-        active.instrumentor.uninstrument()
+    for _, instrumentor in reversed(stack[lowest_other:]):  # top down: each restores its own
+        instrumentor.uninstrument()
     if kept > lowest_other:  # it had to come off to reach one under it: put it back
-        stack[kept].instrumentor.instrument()
+        stack[kept][1].instrument()
     others = " or ".join(name for name in names if name != keep)
     if chosen:
         _logger.info(

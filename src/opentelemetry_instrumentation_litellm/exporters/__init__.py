@@ -16,6 +16,7 @@ extra), so ``import opentelemetry_instrumentation_litellm`` stays SDK-free.
 - :class:`ExporterConfigurationError`: the ``ValueError`` raised at setup.
 """
 
+from opentelemetry_instrumentation_litellm.exporters import _extra  # noqa: F401  (first)
 from opentelemetry_instrumentation_litellm.exporters._errors import ExporterConfigurationError
 from opentelemetry_instrumentation_litellm.exporters._registry import (
     ENTRY_POINT_GROUP,
