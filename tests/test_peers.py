@@ -205,3 +205,47 @@ def test_without_peers_the_hook_is_silent(tmp_path):
     out, stderr = run_instrumented(tmp_path, [])
     assert out["spans"] == [["chat gpt-4o-mini", OURS]] * 2
     assert "litellm" not in stderr.lower(), stderr
+
+
+MANUAL = textwrap.dedent(
+    """
+    import json
+    import litellm
+    from opentelemetry.instrumentation.litellm import LiteLLMInstrumentor as OpenLLMetry
+    from opentelemetry.instrumentation.litellm.config import Config
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    OpenLLMetry(use_legacy_attributes=False).instrument(tracer_provider=provider)
+    LiteLLMInstrumentor().instrument(tracer_provider=provider)
+    litellm.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                       mock_response="hi")
+    print(json.dumps({
+        "legacy": Config.use_legacy_attributes,
+        "scopes": sorted(s.instrumentation_scope.name for s in spans.get_finished_spans()),
+    }))
+    """
+)
+
+
+def test_in_code_instrumentation_is_left_as_the_user_asked(tmp_path, peer_paths):
+    """Outside ``opentelemetry-instrument`` nothing is second-guessed, and the peer keeps the
+    options it was given."""
+    app = tmp_path / "manual.py"
+    app.write_text(MANUAL)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(PYTHONPATH=str(peer_paths[OPENLLMETRY]), LITELLM_LOCAL_MODEL_COST_MAP="True")
+    result = subprocess.run(
+        [sys.executable, str(app)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["legacy"] is False
+    assert out["scopes"] == sorted([OURS, PEERS[OPENLLMETRY][1]])
+    assert WARNING not in result.stderr

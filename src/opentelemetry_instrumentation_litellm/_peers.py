@@ -53,12 +53,16 @@ _Active = tuple[str, Any]
 
 
 def _peer_instrumentor(distribution: str) -> Any | None:
-    """The peer's instrumentor if its module is imported (never import it here)."""
+    """The peer's instrumentor instance, if its module is imported (never import it here)
+    and the instrumentor was ever created."""
     module = sys.modules.get(PEERS[distribution])
     cls = getattr(module, "LiteLLMInstrumentor", None)
-    # BaseInstrumentor subclasses are singletons: calling the class returns the instance
-    # opentelemetry-instrument instrumented (none of the peers' __init__ takes arguments).
-    return cls() if cls is not None else None
+    # PRIVATE API, the only one here: BaseInstrumentor (opentelemetry-instrumentation
+    # 0.64b0 to 0.66b2) keeps each subclass's singleton in ``_instance``. Calling the class
+    # would return the same instance, but re-run its __init__, which for OpenLLMetry resets
+    # the options its user gave. There is no public accessor; if ``_instance`` goes away,
+    # this finds no instance and the peer is left alone (two spans per call, as before).
+    return getattr(cls, "_instance", None)
 
 
 def _instrumented_peers() -> list[str]:
