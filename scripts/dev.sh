@@ -30,7 +30,8 @@ shift || true
 case "$cmd" in
   demo)
     ensure_venv
-    exec "$VENV/bin/python" -m opentelemetry_instrumentation_litellm "$@"
+    # examples/demo is not part of the installed package: run it from the checkout.
+    PYTHONPATH="$PWD/examples${PYTHONPATH:+:$PYTHONPATH}" exec "$VENV/bin/python" -m demo "$@"
     ;;
   test)
     ensure_venv
@@ -38,8 +39,8 @@ case "$cmd" in
     ;;
   lint)
     ensure_venv
-    "$VENV/bin/ruff" check src tests benchmarks
-    exec "$VENV/bin/ruff" format --check src tests benchmarks
+    "$VENV/bin/ruff" check src tests benchmarks examples
+    exec "$VENV/bin/ruff" format --check src tests benchmarks examples
     ;;
   *)
     echo "usage: bash scripts/dev.sh {demo|test|lint} [args...]" >&2

@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
-from opentelemetry_instrumentation_litellm._local_mlflow import stop_process_group
+from processes import stop_process_group
 
 pytest_plugins = ["mlflow_fixtures", "proxy_fixtures"]
 

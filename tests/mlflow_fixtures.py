@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from conftest import stop_process_group
-from opentelemetry_instrumentation_litellm._local_mlflow import answers, free_port
+from processes import answers, free_port
 
 MLFLOW = str(Path(sys.executable).with_name("mlflow"))
 STARTUP_TIMEOUT = 90.0

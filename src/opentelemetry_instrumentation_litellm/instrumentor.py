@@ -15,7 +15,7 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_litellm import _shutdown, _upstream
+from opentelemetry_instrumentation_litellm import _peers, _shutdown, _upstream
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
@@ -92,6 +92,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
+        _peers.note_instrumenting()  # other litellm instrumentations: see _peers
         handler = TelemetryHandler(
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),

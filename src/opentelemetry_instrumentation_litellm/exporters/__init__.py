@@ -17,6 +17,7 @@ extra), so ``import opentelemetry_instrumentation_litellm`` stays SDK-free.
 - :func:`configure_tracing`: deprecated alias of :func:`configure` (one release).
 """
 
+from opentelemetry_instrumentation_litellm.exporters import _extra  # noqa: F401  (first)
 from opentelemetry_instrumentation_litellm.exporters._configure import (
     available_exporters,
     configure,

@@ -1,17 +1,13 @@
 """A small litellm app that runs without an API key (litellm's ``mock_response``).
 
-It is what ``python -m opentelemetry_instrumentation_litellm`` traces: one
-application span with a plain call, an async call, a stream and a tool-calling
-round trip under it.
+It is what the demo (``bash scripts/dev.sh demo``) traces: one application span
+with a plain call, an async call, a stream and a tool-calling round trip under it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 MODEL = "openai/gpt-4o-mini"
 WEATHER_TOOL = {
