@@ -178,3 +178,25 @@ def test_litellm_keeps_the_provider_stream_and_the_proxy_shutdown_event():
     assert f"async def {_upstream.PROXY_SHUTDOWN_EVENT}(" in text, (
         f"litellm {litellm.__version__}: the proxy has no {_upstream.PROXY_SHUTDOWN_EVENT}"
     )
+
+
+def test_base_instrumentor_keeps_its_singleton():
+    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+    from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
+    from opentelemetry_instrumentation_litellm._upstream import instrumentor_instance
+
+    class Probe(BaseInstrumentor):
+        def instrumentation_dependencies(self):
+            return ()
+
+        def _instrument(self, **kwargs):
+            pass
+
+        def _uninstrument(self, **kwargs):
+            pass
+
+    assert instrumentor_instance(Probe) is None, "BaseInstrumentor._instance changed meaning"
+    probe = Probe()
+    assert instrumentor_instance(Probe) is probe, "BaseInstrumentor no longer keeps _instance"
+    assert instrumentor_instance(LiteLLMInstrumentor) in (None, LiteLLMInstrumentor())

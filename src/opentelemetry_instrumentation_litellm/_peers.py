@@ -29,6 +29,8 @@ import re
 import sys
 from typing import Any
 
+from opentelemetry_instrumentation_litellm._upstream import instrumentor_instance
+
 _logger = logging.getLogger(__name__)
 
 OTEL_INSTRUMENTATION_LITELLM_PREFERRED = "OTEL_INSTRUMENTATION_LITELLM_PREFERRED"
@@ -57,12 +59,7 @@ def _peer_instrumentor(distribution: str) -> Any | None:
     and the instrumentor was ever created."""
     module = sys.modules.get(PEERS[distribution])
     cls = getattr(module, "LiteLLMInstrumentor", None)
-    # PRIVATE API, the only one here: BaseInstrumentor (opentelemetry-instrumentation
-    # 0.64b0 to 0.66b2) keeps each subclass's singleton in ``_instance``. Calling the class
-    # would return the same instance, but re-run its __init__, which for OpenLLMetry resets
-    # the options its user gave. There is no public accessor; if ``_instance`` goes away,
-    # this finds no instance and the peer is left alone (two spans per call, as before).
-    return getattr(cls, "_instance", None)
+    return instrumentor_instance(cls) if cls is not None else None
 
 
 def _instrumented_peers() -> list[str]:

@@ -153,6 +153,19 @@ def rebuild_middleware_stack(app: Any) -> None:
     app.middleware_stack = None
 
 
+# --- opentelemetry-instrumentation: BaseInstrumentor's singleton ----------------------
+# Why: ``_peers.py`` must reach another litellm instrumentation's instrumentor instance to
+# call its public ``uninstrument()``. BaseInstrumentor (0.64b0 to 0.66b2) keeps each
+# subclass's singleton in ``_instance``; calling the class would return the same instance
+# but re-run its ``__init__``, which for OpenLLMetry resets the options its user gave.
+# If ``_instance`` goes away, no instance is found and the peer is left alone (two spans
+# per call, as without ``_peers``).
+# Public replacement: a ``BaseInstrumentor.instance()`` accessor (none announced).
+def instrumentor_instance(cls: Any) -> Any:
+    """The instance a ``BaseInstrumentor`` subclass made, or None."""
+    return getattr(cls, "_instance", None)
+
+
 # --- opentelemetry-distro -------------------------------------------------------------
 # Why: ``OpenTelemetryConfigurator().configure(**kwargs)`` is public, but the keyword
 # names it forwards (``trace_exporter_names``, ``resource_attributes``) are those of the
@@ -183,6 +196,7 @@ __all__ = [
     "GenAiProviderNameValues",
     "get_logger_provider",
     "hidden_params",
+    "instrumentor_instance",
     "is_app_instrumented",
     "provider_response_model",
     "provider_stream",
