@@ -15,8 +15,8 @@ The blocks run the way a reader runs them, not in this process:
 - The other blocks run in that venv, from the work directory (from the repository root when they
   use the repository's ``scripts/``), with the environment the blocks already read pointed at
   local servers: ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` at tests/fake_openai_server.py,
-  ``OTEL_EXPORTER_OTLP_ENDPOINT`` at an OTLP/HTTP receiver here, ``MLFLOW_TRACKING_URI`` at the
-  session's ``mlflow server``.
+  ``OTEL_EXPORTER_OTLP_ENDPOINT`` at an HTTP receiver here (tests/test_exporters.py's),
+  ``MLFLOW_TRACKING_URI`` at the session's ``mlflow server``.
 - ``bash scripts/dev.sh demo`` runs as written: it starts MLflow and waits for Ctrl-C, so the test
   reads the trace back from that server, then sends SIGINT and expects a clean exit.
 """
@@ -33,7 +33,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from pytest_codeblocks import CodeBlock, extract_from_file
 
 from conftest import FakeLLM, stop_process_group
 from mlflow_fixtures import MLflowServer, child_env
+from test_exporters import Receiver
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -58,13 +58,17 @@ def _blocks() -> list[Any]:
         for block in extract_from_file(page):
             if block.syntax not in ("python", *SHELLS):
                 continue
-            marks = [eval(mark, {"pytest": pytest}) for mark in block.marks]
             name = f"{page.relative_to(ROOT)}:{block.lineno}"
+            marks = [_named(eval(mark, {"pytest": pytest}), name) for mark in block.marks]
             params.append(pytest.param(page, block, marks=marks, id=name))
     return params
 
 
-BLOCKS = _blocks()
+def _named(mark: Any, name: str) -> Any:
+    """A skip mark whose reason starts with the block it skips, for pytest's summary."""
+    if mark.name != "skip":
+        return mark
+    return pytest.mark.skip(reason=f"{name}: {mark.kwargs.get('reason', '')}")
 
 
 def _is_install(block: CodeBlock) -> bool:
@@ -82,59 +86,23 @@ def _skipped(param: Any) -> bool:
     return any(mark.name == "skip" for mark in param.marks)
 
 
-# --- an OTLP/HTTP receiver ----------------------------------------------------------------
+BLOCKS = _blocks()
 
 
-@dataclass
-class ReceivedSpan:
-    trace_id: bytes
-    name: str
-    received: float
+# --- what the OTLP/HTTP receiver got ----------------------------------------------------------
 
 
-@dataclass
-class OTLPReceiver:
-    """Accepts OTLP/HTTP protobuf on /v1/traces (decoded), /v1/metrics and /v1/logs."""
-
-    spans: list[ReceivedSpan] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == "/v1/traces":
-                    request = ExportTraceServiceRequest.FromString(body)
-                    for resource in request.resource_spans:
-                        for scope in resource.scope_spans:
-                            for span in scope.spans:
-                                receiver.spans.append(
-                                    ReceivedSpan(span.trace_id, span.name, time.time())
-                                )
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def traces_since(self, started: float) -> dict[bytes, set[str]]:
-        traces: dict[bytes, set[str]] = {}
-        for span in list(self.spans):
-            if span.received >= started:
-                traces.setdefault(span.trace_id, set()).add(span.name)
-        return traces
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def traces_received(receiver: Receiver, first_request: int) -> list[set[str]]:
+    """Span names per trace in the OTLP trace exports from request ``first_request`` on."""
+    traces: dict[bytes, set[str]] = {}
+    for received in receiver.requests[first_request:]:
+        if received.path == "/v1/traces":
+            request = ExportTraceServiceRequest.FromString(received.body)
+            for resource in request.resource_spans:
+                for scope in resource.scope_spans:
+                    for span in scope.spans:
+                        traces.setdefault(span.trace_id, set()).add(span.name)
+    return list(traces.values())
 
 
 # --- the session: receiver, venv, installs ---------------------------------------------------
@@ -145,20 +113,25 @@ class DocsSession:
     workdir: Path
     venv: Path
     env: dict[str, str]
-    receiver: OTLPReceiver
+    receiver: Receiver
     installs: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
 
 
-def _run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = BLOCK_TIMEOUT):
-    proc = subprocess.Popen(
+def _start(cmd: list[str], env: dict[str, str], cwd: Path, stderr: int) -> subprocess.Popen:
+    """Start ``cmd`` in its own process group (stopped with the group), output captured."""
+    return subprocess.Popen(
         cmd,
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         start_new_session=True,
     )
+
+
+def _run(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float = BLOCK_TIMEOUT):
+    proc = _start(cmd, env, cwd, subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -202,7 +175,7 @@ def docs_session(
     venv = workdir / "venv"
     created = _run([sys.executable, "-m", "venv", str(venv)], child_env(), workdir)
     assert created.returncode == 0, _output(created)
-    receiver = OTLPReceiver()
+    receiver = Receiver()
     env = child_env(
         PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         VIRTUAL_ENV=str(venv),
@@ -238,12 +211,16 @@ def docs_session(
 
 
 def _wait_for_spans(
-    names: tuple[str, ...], session: DocsSession, started: float, mlflow_url: str | None
+    names: tuple[str, ...],
+    session: DocsSession,
+    started: float,
+    first_request: int,
+    mlflow_url: str | None,
 ) -> None:
     wanted = set(names)
     deadline = time.monotonic() + 20
     while True:
-        traces = list(session.receiver.traces_since(started).values())
+        traces = traces_received(session.receiver, first_request)
         if mlflow_url:
             traces += _mlflow_traces_since(mlflow_url, started)
         if any(wanted <= trace for trace in traces):
@@ -292,12 +269,12 @@ def test_block_runs_as_written(
         cmd = [str(session.venv / "bin" / "python"), script]
     else:
         cmd = [*SHELLS[block.syntax], block.code]
-    started = time.time()
+    started, first_request = time.time(), len(session.receiver.requests)
     result = _run(cmd, env, cwd)
     assert result.returncode == 0, _output(result)
     assert "Traceback" not in result.stderr, _output(result)
     if marker := request.node.get_closest_marker("spans"):
-        _wait_for_spans(marker.args, session, started, mlflow_url)
+        _wait_for_spans(marker.args, session, started, first_request, mlflow_url)
 
 
 def run_demo(block: CodeBlock) -> None:
@@ -308,15 +285,7 @@ def run_demo(block: CodeBlock) -> None:
     data_dir = ROOT / "mlflow-demo-data"
     ours = not data_dir.exists()
     env = child_env(VENV=sys.prefix)  # the venv this suite runs in (scripts/dev.sh reads VENV)
-    proc = subprocess.Popen(
-        [*SHELLS["bash"], block.code],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _start([*SHELLS["bash"], block.code], env, ROOT, subprocess.STDOUT)
     lines: list[str] = []
     waiting = threading.Event()  # the server keeps running, or the demo is over
 
@@ -359,4 +328,5 @@ def test_every_page_is_collected_and_skips_say_why() -> None:
     for param in BLOCKS:
         for mark in param.marks:
             if mark.name == "skip":
-                assert mark.kwargs.get("reason"), f"{param.id}: a skip needs a reason"
+                reason = mark.kwargs["reason"].removeprefix(f"{param.id}: ")
+                assert reason.strip(), f"{param.id}: a skip needs a reason"
