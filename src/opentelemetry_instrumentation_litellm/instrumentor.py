@@ -11,6 +11,7 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import get_tracer
+from opentelemetry.util.genai.completion_hook import load_completion_hook
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 from wrapt import wrap_function_wrapper
@@ -79,7 +80,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):
     - ``max_content_length``: the most characters of one captured string; defaults to
       ``OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH`` or 32768; 0 means no limit.
     - ``redact_content``: ``Callable[[str], str]`` applied to every captured string first.
-    - ``completion_hook``: an ``opentelemetry.util.genai`` completion hook.
+    - ``completion_hook``: an ``opentelemetry.util.genai`` completion hook; defaults to the one
+      ``OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK`` names (``load_completion_hook()``).
 
     ``uninstrument()`` restores litellm's original functions.
 
@@ -97,7 +99,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
-            completion_hook=kwargs.get("completion_hook"),
+            # As util-genai's own instrumentations do: an explicit hook, else the one named by
+            # OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK (entry point group
+            # opentelemetry_genai_completion_hook), else none.
+            completion_hook=kwargs.get("completion_hook") or load_completion_hook(),
             instrumentation_scope_name=_SCOPE_NAME,
             instrumentation_scope_version=__version__,
         )
