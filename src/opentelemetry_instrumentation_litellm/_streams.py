@@ -364,6 +364,15 @@ class _TracedStream:
         # litellm produces a chunk (the stream wrapper activates it per read).
         invocation.suspend()
 
+    def __del__(self) -> None:
+        # util-genai's finalizer asks the proxy for its state, which recurses without end
+        # on a wrapper whose __init__ never ran (it failed): there is nothing to finish.
+        try:
+            object.__getattribute__(self, "_self_finalized")
+        except AttributeError:
+            return
+        super().__del__()  # type: ignore[misc]
+
     def _process_chunk(self, chunk: Any) -> None:
         try:
             self._self_state.add(chunk)

@@ -5,11 +5,12 @@ covers every step; these name the ones that were broken."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import litellm
 import pytest
-from tracking import PACKAGE, SpanTracker, our_records
+from tracking import PACKAGE, SpanTracker, our_records, unraisable
 
 from opentelemetry_instrumentation_litellm import _router, _streams, patch
 
@@ -123,3 +124,30 @@ def _deployment() -> dict:
         "model_name": "fast",
         "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "k", "mock_response": "ok"},
     }
+
+
+def test_stream_wrapper_whose_init_failed_is_collected_quietly(tracker, caplog, monkeypatch):
+    """util-genai's finalizer recursed without end on a wrapper whose ``__init__`` failed."""
+    monkeypatch.setattr(_streams.SyncTracedStream, "__init__", boom)
+    with unraisable() as printed:
+        stream = litellm.completion("gpt-4o-mini", MESSAGES, mock_response="a b", stream=True)
+        assert "".join(c.choices[0].delta.content or "" for c in stream) == "a b"
+        for record in caplog.records:
+            record.exc_info = None  # their tracebacks hold the half-built wrapper
+        gc.collect()
+    assert not printed, [p.exc_value for p in printed]
+    assert not tracker.open_spans()
+
+
+def test_exporter_accounting_failure_stays_in_export(caplog, monkeypatch):
+    """``ResilientSpanExporter.export`` never raises, even if its own accounting fails."""
+    from opentelemetry.sdk.trace.export import SpanExportResult
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from opentelemetry_instrumentation_litellm.exporters import ResilientSpanExporter
+
+    caplog.set_level(logging.DEBUG, logger=PACKAGE)
+    exporter = ResilientSpanExporter(InMemorySpanExporter(), destination="test")
+    monkeypatch.setattr(ResilientSpanExporter, "_succeeded", boom)
+    assert exporter.export([object()]) is SpanExportResult.SUCCESS
+    assert any(isinstance(r.exc_info[1], Boom) for r in our_records(caplog) if r.exc_info)

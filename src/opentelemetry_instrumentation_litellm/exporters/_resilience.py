@@ -180,12 +180,15 @@ class ResilientSpanExporter(SpanExporter):
                 result = self._exporter.export(self._prepare(spans))
         except Exception as exc:
             error, result = exc, SpanExportResult.FAILURE
-        for record in records:
-            _logger.debug("%s exporter: %s", self._destination, _message(record))
-        if result is SpanExportResult.SUCCESS:
-            self._succeeded()
-        else:
-            self._failed(len(spans), _reason(records, error))
+        try:
+            for record in records:
+                _logger.debug("%s exporter: %s", self._destination, _message(record))
+            if result is SpanExportResult.SUCCESS:
+                self._succeeded()
+            else:
+                self._failed(len(spans), _reason(records, error))
+        except Exception:
+            _logger.debug("Accounting for a %s export failed", self._destination, exc_info=True)
         return result
 
     def _succeeded(self) -> None:
