@@ -130,7 +130,6 @@ def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
                 raise
             finally:
                 context.detach(context_token)
-                _CURRENT.reset(token)
                 try:
                     _record(span, router_call, error)
                 except Exception:
@@ -138,6 +137,7 @@ def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
                         "litellm instrumentation: could not record a router span", exc_info=True
                     )
                 span.end()
+                _CURRENT.reset(token)
                 error = None  # no reference cycle through this frame
 
         return async_wrapper
@@ -160,7 +160,6 @@ def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
             raise
         finally:
             context.detach(context_token)
-            _CURRENT.reset(token)
             try:
                 _record(span, router_call, error)
             except Exception:
@@ -168,6 +167,7 @@ def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
                     "litellm instrumentation: could not record a router span", exc_info=True
                 )
             span.end()
+            _CURRENT.reset(token)
             error = None  # no reference cycle through this frame
 
     return sync_wrapper
