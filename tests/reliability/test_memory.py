@@ -12,11 +12,11 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 pytestmark = pytest.mark.slow
 
-BOUND = 2 * 1024 * 1024
-"""Bytes the second half of a run may add over its first half. A leak of one small object
-per call (a span, an invocation, a context token: several hundred bytes each) over
-thousands of calls exceeds it several times over; litellm's own caches fill in the first
-half."""
+BOUND = 512 * 1024
+"""Bytes the second half of a run may add over its first half (measured here: about 11 KB
+for 5,000 calls, 6 KB for 2,500 abandoned streams). Leaking one span, invocation or
+context token per call (hundreds of bytes each) over thousands of calls exceeds it; litellm's
+own caches fill during the first half."""
 
 
 def _growth(run, count: int) -> int:
@@ -42,7 +42,9 @@ def test_ten_thousand_calls(instrument, telemetry):
         telemetry.spans.clear()  # the test's exporter keeps spans; the application's does not
         telemetry.logs.clear()
 
-    assert _growth(calls, 5000) < BOUND
+    growth = _growth(calls, 5000)
+    print(f"5,000 calls after 5,000: {growth} bytes")
+    assert growth < BOUND, growth
     assert not telemetry.spans.get_finished_spans()
 
 
@@ -60,4 +62,6 @@ def test_five_thousand_abandoned_streams(instrument, telemetry):
         assert all(s.attributes["error.type"] == "_OTHER" for s in spans)
         telemetry.spans.clear()
 
-    assert _growth(abandon, 2500) < BOUND
+    growth = _growth(abandon, 2500)
+    print(f"2,500 abandoned streams after 2,500: {growth} bytes")
+    assert growth < BOUND, growth
