@@ -12,6 +12,8 @@ from litellm import ModelResponse
 
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
 
+pytestmark = pytest.mark.usefixtures("litellm_callbacks")  # litellm adds to its lists
+
 PACKAGE = "opentelemetry_instrumentation_litellm"
 USER = {"role": "user", "content": "hi"}
 

@@ -11,7 +11,7 @@ from opentelemetry import trace
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("litellm_callbacks")]
 
 
 def _check(telemetry, parents: dict[str, int]) -> None:

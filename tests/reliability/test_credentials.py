@@ -13,6 +13,8 @@ import pytest
 
 from test_secrets import everything_recorded
 
+pytestmark = pytest.mark.usefixtures("litellm_callbacks")  # Routers add to its lists
+
 PACKAGE = "opentelemetry_instrumentation_litellm"
 SECRET = "SeCrEt-9f8e7d6c5b4a"
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]

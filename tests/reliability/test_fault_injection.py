@@ -14,6 +14,7 @@ import functools
 import gc
 import logging
 
+import litellm
 import pytest
 from faults import PACKAGE, InjectedFault, Step, raising, reached_steps
 from opentelemetry.sdk.metrics import MeterProvider
@@ -24,6 +25,8 @@ from tracking import SpanTracker, our_records, unraisable
 
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
 
+pytestmark = pytest.mark.usefixtures("litellm_callbacks")  # Routers add to its lists
+
 CAPTURE = "SPAN_AND_EVENT"  # content capture on: its steps run too
 
 
@@ -31,6 +34,8 @@ CAPTURE = "SPAN_AND_EVENT"  # content capture on: its steps run too
 def discovered() -> dict[str, list[Step]]:
     """Per scenario, the steps of ours it reaches (once per test session)."""
     found = {}
+    callbacks = [n for n in dir(litellm) if n.endswith(("callbacks", "callback"))]
+    saved = {n: list(v) for n in callbacks if isinstance(v := getattr(litellm, n), list)}
     for name in SCENARIOS:
         tracer_provider = TracerProvider()
         meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
@@ -47,6 +52,8 @@ def discovered() -> dict[str, list[Step]]:
             instrumentor.uninstrument()
             tracer_provider.shutdown()
             meter_provider.shutdown()
+    for name, value in saved.items():  # what the Routers added (see litellm_callbacks)
+        getattr(litellm, name)[:] = value
     return found
 
 

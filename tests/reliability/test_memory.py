@@ -10,7 +10,7 @@ import pytest
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("litellm_callbacks")]
 
 BOUND = 512 * 1024
 """Bytes the second half of a run may add over its first half (measured here: about 11 KB

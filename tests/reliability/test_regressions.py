@@ -14,6 +14,8 @@ from tracking import PACKAGE, SpanTracker, our_records, unraisable
 
 from opentelemetry_instrumentation_litellm import _router, _streams, patch
 
+pytestmark = pytest.mark.usefixtures("litellm_callbacks")  # Routers add to its lists
+
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
