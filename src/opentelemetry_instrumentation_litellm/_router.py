@@ -17,7 +17,7 @@ from typing import Any
 
 from opentelemetry import context, trace
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.genai.utils import fq_exception_type
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
@@ -80,71 +80,94 @@ def current_router_call() -> RouterCall | None:
 
 
 def _start(tracer: Tracer, args: tuple[Any, ...], kwargs: Mapping[str, Any]):
+    """The router span and what tracks its attempts (built first: nothing is left open if
+    that fails)."""
     model = kwargs.get("model", args[0] if args else None)
     group = model if isinstance(model, str) else None
+    router_call = RouterCall(group)
     span = tracer.start_span(
         f"router {group}" if group else "router",
         kind=SpanKind.INTERNAL,
         attributes={attrs.LITELLM_ROUTER_MODEL_GROUP: group} if group else None,
     )
-    router_call = RouterCall(group)
-    token = _CURRENT.set(router_call)
-    context_token = context.attach(trace.set_span_in_context(span))
-    return span, router_call, token, context_token
+    return span, router_call
 
 
-def _end(state: Any, error: BaseException | None) -> None:
-    span, router_call, token, context_token = state
-    try:
-        context.detach(context_token)
-        _CURRENT.reset(token)
-        span.set_attributes(router_call.attributes())
-        if error is not None:
-            span.set_attribute(ERROR_TYPE, fq_exception_type(error))
-            span.set_status(Status(StatusCode.ERROR, str(error)))
-        span.end()
-    except Exception:
-        _logger.debug("litellm instrumentation: could not end a router span", exc_info=True)
+def _record(span: Span, router_call: RouterCall, error: BaseException | None) -> None:
+    span.set_attributes(router_call.attributes())
+    if error is not None:
+        span.set_attribute(ERROR_TYPE, fq_exception_type(error))
+        span.set_status(Status(StatusCode.ERROR, str(error)))
 
 
 def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
-    """A wrapt wrapper for a ``litellm.Router`` method."""
+    """A wrapt wrapper for a ``litellm.Router`` method.
 
-    def begin(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
-        if _CURRENT.get() is not None:  # the Router calling itself (fallbacks): one router span
-            return None
-        try:
-            return _start(tracer, args, kwargs)
-        except Exception:
-            _logger.debug("litellm instrumentation: could not start a router span", exc_info=True)
-            return None
+    The wrappers are the boundary between the user's call and our code: every step of ours
+    they run is guarded, and the span's context is restored and the span ended in a
+    ``finally``, so whatever step fails, the call is unchanged and the span ends once.
+    """
 
     if is_async:
 
         async def async_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-            state = begin(args, kwargs)
-            if state is None:
+            if _CURRENT.get() is not None:  # the Router calling itself (fallbacks)
                 return await wrapped(*args, **kwargs)
             try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as error:
-                _end(state, error)
+                span, router_call = _start(tracer, args, kwargs)
+            except Exception:
+                _logger.debug(
+                    "litellm instrumentation: could not start a router span", exc_info=True
+                )
+                return await wrapped(*args, **kwargs)
+            token = _CURRENT.set(router_call)
+            context_token = context.attach(trace.set_span_in_context(span))
+            error: BaseException | None = None
+            try:
+                return await wrapped(*args, **kwargs)
+            except BaseException as caught:
+                error = caught
                 raise
-            _end(state, None)
-            return result
+            finally:
+                context.detach(context_token)
+                try:
+                    _record(span, router_call, error)
+                except Exception:
+                    _logger.debug(
+                        "litellm instrumentation: could not record a router span", exc_info=True
+                    )
+                span.end()
+                _CURRENT.reset(token)
+                error = None  # no reference cycle through this frame
 
         return async_wrapper
 
     def sync_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        state = begin(args, kwargs)
-        if state is None:
+        if _CURRENT.get() is not None:  # the Router calling itself (fallbacks): one router span
             return wrapped(*args, **kwargs)
         try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as error:
-            _end(state, error)
+            span, router_call = _start(tracer, args, kwargs)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not start a router span", exc_info=True)
+            return wrapped(*args, **kwargs)
+        token = _CURRENT.set(router_call)
+        context_token = context.attach(trace.set_span_in_context(span))
+        error: BaseException | None = None
+        try:
+            return wrapped(*args, **kwargs)
+        except BaseException as caught:
+            error = caught
             raise
-        _end(state, None)
-        return result
+        finally:
+            context.detach(context_token)
+            try:
+                _record(span, router_call, error)
+            except Exception:
+                _logger.debug(
+                    "litellm instrumentation: could not record a router span", exc_info=True
+                )
+            span.end()
+            _CURRENT.reset(token)
+            error = None  # no reference cycle through this frame
 
     return sync_wrapper

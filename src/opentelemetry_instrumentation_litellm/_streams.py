@@ -28,7 +28,6 @@ from opentelemetry.util.genai.types import OutputMessage
 
 from opentelemetry_instrumentation_litellm import _upstream
 from opentelemetry_instrumentation_litellm import attributes as attrs
-from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import (
     ContentPolicy,
     get,
@@ -365,37 +364,47 @@ class _TracedStream:
         # litellm produces a chunk (the stream wrapper activates it per read).
         invocation.suspend()
 
+    def __del__(self) -> None:
+        # util-genai's finalizer asks the proxy for its state, which recurses without end
+        # on a wrapper whose __init__ never ran (it failed): there is nothing to finish.
+        try:
+            object.__getattribute__(self, "_self_finalized")
+        except AttributeError:
+            return
+        super().__del__()  # type: ignore[misc]
+
     def _process_chunk(self, chunk: Any) -> None:
         try:
             self._self_state.add(chunk)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a chunk", exc_info=True)
 
+    # util-genai calls the hooks above and below, the user calls close/aclose and the
+    # context manager methods: those are the boundary, where every step of ours is
+    # guarded and the span is ended by util-genai's own (idempotent) stop/fail or
+    # finalization, so no failing step of ours reaches the user or leaves the span open.
+
     def _on_stream_end(self) -> None:
-        self._finish(None)
+        invocation = self._self_invocation
+        try:
+            self._self_state.apply(invocation, self.__wrapped__, self._self_policy, None)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
+        try:
+            invocation.stop()
+        except Exception:
+            _logger.debug("litellm instrumentation: could not end a span", exc_info=True)
 
     def _on_stream_error(self, error: BaseException) -> None:
-        self._finish(error)
-
-    def _finish(self, error: BaseException | None) -> None:
         invocation = self._self_invocation
         try:
             self._self_state.apply(invocation, self.__wrapped__, self._self_policy, error)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
-        if error is None:
-            stop(invocation)
-        else:
-            fail(invocation, error)
-
-    def _finish_closed(self) -> None:
-        """The consumer closed the stream: a success only if the provider had finished."""
-        if self._self_state.complete:
-            self._finalize_success()  # type: ignore[attr-defined]
-        else:
-            self._finalize_failure(  # type: ignore[attr-defined]
-                AbandonedStreamError("stream closed before completion")
-            )
+        try:
+            invocation.fail(error)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not end a span", exc_info=True)
 
 
 class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
@@ -411,8 +420,16 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
         with self._execution_context():
             try:
                 _close_provider_stream(self.__wrapped__)
-            finally:
-                self._finish_closed()
+            except Exception:
+                _logger.debug("litellm instrumentation: could not close a stream", exc_info=True)
+            # A success only if the provider had finished; otherwise (or if reading the
+            # state fails) a failure. Finalizing is once only: the second is a no-op.
+            try:
+                if self._self_state.complete:
+                    self._finalize_success()
+            except Exception:
+                _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
+            self._finalize_failure(AbandonedStreamError("stream closed before completion"))
 
     def __exit__(
         self,
@@ -425,7 +442,10 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
             return False
         with self._execution_context():
             self._finalize_failure(exc_val)
-            _close_provider_stream(self.__wrapped__)
+            try:
+                _close_provider_stream(self.__wrapped__)
+            except Exception:
+                _logger.debug("litellm instrumentation: could not close a stream", exc_info=True)
         return False
 
 
@@ -442,14 +462,26 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
         with self._execution_context():
             own_aclose = getattr(self.__wrapped__, "aclose", None)
             if own_aclose is None:  # litellm < 1.80 has none: close what it reads from
-                await _aclose_provider_stream(self.__wrapped__)
+                try:
+                    await _aclose_provider_stream(self.__wrapped__)
+                except Exception:
+                    _logger.debug(
+                        "litellm instrumentation: could not close a stream", exc_info=True
+                    )
             else:
                 try:
                     await own_aclose()
                 except BaseException as error:
                     self._finalize_failure(error)
                     raise
-            self._finish_closed()
+            # A success only if the provider had finished; otherwise (or if reading the
+            # state fails) a failure. Finalizing is once only: the second is a no-op.
+            try:
+                if self._self_state.complete:
+                    self._finalize_success()
+            except Exception:
+                _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
+            self._finalize_failure(AbandonedStreamError("stream closed before completion"))
 
     async def __aexit__(
         self,
@@ -462,5 +494,8 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
             return False
         with self._execution_context():
             self._finalize_failure(exc_val)
-            await _aclose_provider_stream(self.__wrapped__)
+            try:
+                await _aclose_provider_stream(self.__wrapped__)
+            except Exception:
+                _logger.debug("litellm instrumentation: could not close a stream", exc_info=True)
         return False

@@ -19,7 +19,6 @@ from typing import Any
 from opentelemetry.util.genai.handler import TelemetryHandler
 
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
-from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
 from opentelemetry_instrumentation_litellm._operations import Operation
 from opentelemetry_instrumentation_litellm._request import (
@@ -56,28 +55,25 @@ def make_wrapper(
     stream_class = AsyncTracedStream if entry.is_async else SyncTracedStream
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        try:
-            call = call_arguments(names, args, kwargs)
-            router_call = current_router_call()
-            if router_call is not None:
-                router_call.record(call)
-            provider, model, address, port = target(call)
-            if operation.embedding:
-                invocation = handler.embedding(
-                    provider, request_model=model, server_address=address, server_port=port
-                )
-            else:
-                invocation = handler.inference(
-                    provider,
-                    request_model=model,
-                    server_address=address,
-                    server_port=port,
-                    operation_name=operation.name,
-                    conversation_id=session_id(call),
-                )
-        except Exception:
-            _logger.debug("litellm instrumentation: could not start a span", exc_info=True)
-            return None
+        """The call's started invocation (raises if there is none: the call goes untraced)."""
+        call = call_arguments(names, args, kwargs)
+        router_call = current_router_call()
+        if router_call is not None:
+            router_call.record(call)
+        provider, model, address, port = target(call)
+        if operation.embedding:
+            invocation = handler.embedding(
+                provider, request_model=model, server_address=address, server_port=port
+            )
+        else:
+            invocation = handler.inference(
+                provider,
+                request_model=model,
+                server_address=address,
+                server_port=port,
+                operation_name=operation.name,
+                conversation_id=session_id(call),
+            )
         try:
             operation.read_request(invocation, call)
             if capture and operation.input_content is not None:
@@ -87,21 +83,19 @@ def make_wrapper(
         return invocation
 
     def finish(invocation: Any, result: Any) -> Any:
+        """A traced stream that ends the span itself, or ``result`` with its facts recorded
+        (the caller then ends the span)."""
         if operation.stream_state is not None and _is_stream(result):
-            try:
-                return stream_class(result, invocation, policy, operation.stream_state(capture))
-            except Exception:
-                _logger.debug("litellm instrumentation: could not wrap a stream", exc_info=True)
-                stop(invocation)
-                return result
-        try:
-            operation.read_response(invocation, result)
-            if capture and operation.output_content is not None:
-                operation.output_content(invocation, result, policy)
-        except Exception:
-            _logger.debug("litellm instrumentation: could not read the response", exc_info=True)
-        stop(invocation)
+            return stream_class(result, invocation, policy, operation.stream_state(capture))
+        operation.read_response(invocation, result)
+        if capture and operation.output_content is not None:
+            operation.output_content(invocation, result, policy)
         return result
+
+    # The wrappers below are the boundary between the user's call and our code: every
+    # step of ours they run is guarded, and the span is ended with util-genai's own
+    # (idempotent) stop/fail, so whatever step fails, the user's call is unchanged and
+    # the span ends exactly once.
 
     if entry.is_async:
 
@@ -110,35 +104,65 @@ def make_wrapper(
         ) -> Any:
             if _INSIDE_CALL.get():
                 return await wrapped(*args, **kwargs)
-            invocation = start(args, kwargs)
-            if invocation is None:
+            try:
+                invocation = start(args, kwargs)
+            except Exception:
+                _logger.debug("litellm instrumentation: could not start a span", exc_info=True)
                 return await wrapped(*args, **kwargs)
             token = _INSIDE_CALL.set(True)
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:
-                fail(invocation, error)
+                try:
+                    invocation.fail(error)
+                except Exception:
+                    _logger.debug("litellm instrumentation: could not end a span", exc_info=True)
                 raise
             finally:
                 _INSIDE_CALL.reset(token)
-            return finish(invocation, result)
+            traced = result
+            try:
+                traced = finish(invocation, result)
+            except Exception:
+                _logger.debug("litellm instrumentation: could not read the response", exc_info=True)
+            if traced is result:
+                try:
+                    invocation.stop()
+                except Exception:
+                    _logger.debug("litellm instrumentation: could not end a span", exc_info=True)
+            return traced
 
         return async_wrapper
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
         if _INSIDE_CALL.get():
             return wrapped(*args, **kwargs)
-        invocation = start(args, kwargs)
-        if invocation is None:
+        try:
+            invocation = start(args, kwargs)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not start a span", exc_info=True)
             return wrapped(*args, **kwargs)
         token = _INSIDE_CALL.set(True)
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
-            fail(invocation, error)
+            try:
+                invocation.fail(error)
+            except Exception:
+                _logger.debug("litellm instrumentation: could not end a span", exc_info=True)
             raise
         finally:
             _INSIDE_CALL.reset(token)
-        return finish(invocation, result)
+        traced = result
+        try:
+            traced = finish(invocation, result)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not read the response", exc_info=True)
+        if traced is result:
+            try:
+                invocation.stop()
+            except Exception:
+                _logger.debug("litellm instrumentation: could not end a span", exc_info=True)
+        return traced
 
     return sync_wrapper

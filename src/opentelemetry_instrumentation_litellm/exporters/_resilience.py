@@ -127,10 +127,13 @@ class ResilientSpanExporter(SpanExporter):
             result = self._exporter.export(self._prepare(spans))
         except Exception as exc:
             error, result = exc, SpanExportResult.FAILURE
-        if result is SpanExportResult.SUCCESS:
-            self._succeeded()
-        else:
-            self._failed(len(spans), self._reason(error))
+        try:
+            if result is SpanExportResult.SUCCESS:
+                self._succeeded()
+            else:
+                self._failed(len(spans), self._reason(error))
+        except Exception:
+            _logger.debug("Accounting for a %s export failed", self._destination, exc_info=True)
         return result
 
     def _succeeded(self) -> None:
