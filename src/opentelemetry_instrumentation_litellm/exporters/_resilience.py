@@ -114,6 +114,9 @@ class ResilientSpanExporter(SpanExporter):
                 f"{type(error).__name__}: {error}" if error is not None else self._failure_reason()
             )
         except Exception:  # a broken hook must not break the report
+            _logger.debug(
+                "Could not tell why the %s export failed", self._destination, exc_info=True
+            )
             text = None
         if not text:
             return "the exporter reported a failure (see its own log)"
