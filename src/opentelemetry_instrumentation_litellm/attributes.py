@@ -71,3 +71,8 @@ LITELLM_PROXY_ORG_ALIAS: Final = "litellm.proxy.org_alias"
 LITELLM_PROXY_USER_ID: Final = "litellm.proxy.user_id"
 """LiteLLM Proxy: the proxy user who owns the key (``user_api_key_user_id``), e.g.
 ``default_user_id`` for the master key. Not the end user: that is ``user.id`` (string)."""
+
+LITELLM_METADATA_PREFIX: Final = "litellm.metadata."
+"""``litellm.metadata.<key>``: a request metadata value whose key the operator listed in
+``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS`` / ``instrument(metadata_keys=...)`` (string,
+number, boolean, or an array of one of them). Nothing else from metadata is recorded."""

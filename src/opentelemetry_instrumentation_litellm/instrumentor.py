@@ -22,6 +22,7 @@ from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
     ContentPolicy,
 )
+from opentelemetry_instrumentation_litellm._metadata import parse_keys
 from opentelemetry_instrumentation_litellm._request import positional_names
 from opentelemetry_instrumentation_litellm._router import ROUTER_METHODS, make_router_wrapper
 from opentelemetry_instrumentation_litellm.package import _instruments
@@ -81,6 +82,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):
       ``OTEL_INSTRUMENTATION_LITELLM_MAX_CONTENT_LENGTH`` or 32768; 0 means no limit.
     - ``redact_content``: ``Callable[[str], str]`` applied to every captured string first.
     - ``completion_hook``: an ``opentelemetry.util.genai`` completion hook.
+    - ``metadata_keys``: request metadata keys to record as ``litellm.metadata.<key>``
+      (an iterable or a comma-separated string); defaults to
+      ``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS``, itself empty.
 
     ``uninstrument()`` restores litellm's original functions.
 
@@ -108,13 +112,14 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         policy = ContentPolicy(
             max_length=_max_length(kwargs.get("max_content_length")), redact=redact
         )
+        metadata_keys = parse_keys(kwargs.get("metadata_keys"))
         for entry in ENTRY_POINTS:
             module = importlib.import_module(entry.module)
             if getattr(module, entry.name, None) is None:
                 _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
                 continue
             names = positional_names(getattr(module, entry.bind_like or entry.name))
-            wrapper = make_wrapper(entry, handler, names, policy)
+            wrapper = make_wrapper(entry, handler, names, policy, metadata_keys)
             wrap_function_wrapper(module, entry.name, wrapper)
         tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
         router = importlib.import_module("litellm").Router
