@@ -76,3 +76,15 @@ LITELLM_METADATA_PREFIX: Final = "litellm.metadata."
 """``litellm.metadata.<key>``: a request metadata value whose key the operator listed in
 ``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS`` / ``instrument(metadata_keys=...)`` (string,
 number, boolean, or an array of one of them). Nothing else from metadata is recorded."""
+
+LITELLM_GUARDRAIL_NAME: Final = "litellm.guardrail.name"
+"""LiteLLM Proxy guardrail span: the guardrail's ``guardrail_name`` from config.yaml (string)."""
+
+LITELLM_GUARDRAIL_MODE: Final = "litellm.guardrail.mode"
+"""LiteLLM Proxy guardrail span: when it ran, litellm's event hook: ``pre_call``,
+``during_call`` or ``post_call`` (string)."""
+
+LITELLM_GUARDRAIL_OUTCOME: Final = "litellm.guardrail.outcome"
+"""LiteLLM Proxy guardrail span: ``passed`` (text unchanged), ``modified`` (the guardrail
+rewrote the request's or response's text), ``blocked`` (it rejected the request; the span's
+status is ERROR with ``error.type``) or ``error`` (it failed without blocking) (string)."""

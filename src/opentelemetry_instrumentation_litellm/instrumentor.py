@@ -16,7 +16,7 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_litellm import _shutdown
+from opentelemetry_instrumentation_litellm import _proxy_spans, _shutdown
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
@@ -90,7 +90,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):
 
     In a LiteLLM Proxy worker (``litellm.proxy.proxy_server`` imported, now or later) the
     providers are also flushed when the proxy shuts down: uvicorn's SIGTERM handling skips
-    ``atexit``, where the SDK would flush.
+    ``atexit``, where the SDK would flush; and the proxy's key check, pre-/post-call hook
+    phases and each guardrail run become spans (:mod:`._proxy_spans`).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -129,6 +130,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
         providers = ("tracer_provider", "meter_provider", "logger_provider")
         _shutdown.enable(kwargs.get(name) for name in providers)
+        # In a LiteLLM Proxy worker, its auth, hook phases and guardrails as spans.
+        _proxy_spans.enable(tracer, handler.should_capture_content)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for entry in ENTRY_POINTS:
@@ -140,6 +143,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             if hasattr(getattr(router, name, None), "__wrapped__"):
                 unwrap(router, name)
         _shutdown.disable()
+        _proxy_spans.disable()
 
 
 def _set_capture_mode(handler: TelemetryHandler, mode: ContentCapturingMode) -> None:

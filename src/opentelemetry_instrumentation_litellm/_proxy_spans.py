@@ -1,0 +1,357 @@
+"""LiteLLM Proxy: the gateway's own work as spans under the request.
+
+A proxied request's trace gets, besides the HTTP server span and the litellm call:
+
+- ``proxy auth``: the key check (``_user_api_key_auth_builder``, which the FastAPI
+  dependency ``user_api_key_auth`` looks up at call time). Never the key or its hash.
+- ``proxy pre_call`` / ``proxy post_call``: the pre-call and post-call hook phases
+  (``ProxyLogging.pre_call_hook`` / ``post_call_success_hook``): rate limits, budgets,
+  callbacks' hooks and the guardrails of those modes.
+- ``guardrail {name}``: one guardrail run, with its mode and outcome
+  (:data:`~opentelemetry_instrumentation_litellm.attributes.LITELLM_GUARDRAIL_OUTCOME`).
+  A pre-call guardrail is wrapped at ``ProxyLogging._execute_guardrail_hook``, the one
+  place that runs one guardrail's pre-call hook (load-balanced or not); during-call and
+  post-call guardrails at ``ProxyLogging._run_guardrail_with_metrics``, which awaits one
+  guardrail's hook coroutine. During-call guardrails run concurrently with the model call:
+  their spans overlap the litellm span, under the server span.
+
+litellm has no public per-guardrail or auth seam, so these private functions are wrapped,
+all of them here and nowhere else. A litellm release without one of them loses that span
+only (logged at debug level); nothing else changes. The wrapping is installed when
+``litellm.proxy.proxy_server`` is imported (at once if it already is) and never imports
+the proxy itself; :func:`disable` restores litellm's own functions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Final
+
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, use_span
+from opentelemetry.util.genai.utils import fq_exception_type
+from wrapt import FunctionWrapper, register_post_import_hook
+
+from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._shutdown import PROXY_SERVER_MODULE
+
+_logger = logging.getLogger(__name__)
+
+_UTILS_MODULE: Final = "litellm.proxy.utils"
+_AUTH_MODULE: Final = "litellm.proxy.auth.user_api_key_auth"
+_GUARDRAIL_MODULE: Final = "litellm.integrations.custom_guardrail"
+
+PASSED: Final = "passed"
+BLOCKED: Final = "blocked"
+MODIFIED: Final = "modified"
+FAILED: Final = "error"
+"""Values of ``litellm.guardrail.outcome``: the guardrail let the text through unchanged,
+rejected the request, rewrote its text, or failed (an error that is not a block)."""
+
+REJECTED: Final = "litellm.RejectedRequestError"
+"""``error.type`` of a pre-call guardrail that blocks by returning a message instead of
+raising: litellm turns that message into the error it raises."""
+
+_REQUEST_TEXT_KEYS: Final = ("messages", "input", "prompt", "system", "instructions")
+"""Request body fields that hold what a guardrail reads and rewrites, on every route."""
+
+_MAX_DEPTH: Final = 8
+
+
+@dataclass(frozen=True)
+class _Settings:
+    tracer: Tracer
+    capture_content: Callable[[], bool]
+
+
+_lock = threading.Lock()
+_settings: _Settings | None = None
+_hook_registered = False
+_originals: list[tuple[Any, str, Any]] = []
+"""(owner, attribute, original value) of each wrapped function, to put back."""
+
+
+# -- what a guardrail saw -------------------------------------------------------------
+
+
+def _collect(value: Any, out: list[str], depth: int) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif depth >= _MAX_DEPTH or value is None or isinstance(value, (int, float, bool, bytes)):
+        return
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect(item, out, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        # vectors and token ids: no text, and long
+        if value and isinstance(value[0], (int, float)):
+            return
+        for item in value:
+            _collect(item, out, depth + 1)
+    elif hasattr(value, "__dict__") and not isinstance(value, type):  # pydantic responses
+        for item in vars(value).values():
+            _collect(item, out, depth + 1)
+
+
+def request_texts(data: Any) -> tuple[str, ...]:
+    """The strings of a request body's message fields, in order."""
+    out: list[str] = []
+    if isinstance(data, Mapping):
+        for key in _REQUEST_TEXT_KEYS:
+            _collect(data.get(key), out, 0)
+    return tuple(out)
+
+
+def response_texts(response: Any) -> tuple[str, ...]:
+    """The strings of a response object (litellm's pydantic types or a dict), in order."""
+    out: list[str] = []
+    _collect(response, out, 0)
+    return tuple(out)
+
+
+# -- spans ----------------------------------------------------------------------------
+
+
+def _is_block(error: BaseException) -> bool:
+    module = sys.modules.get(_GUARDRAIL_MODULE)
+    is_intervention = getattr(module, "is_guardrail_intervention", None)
+    if is_intervention is None or not isinstance(error, Exception):
+        return False
+    try:
+        return bool(is_intervention(error))
+    except Exception:
+        return False
+
+
+def _fail(span: Span, error_type: str, description: str | None, settings: _Settings) -> None:
+    span.set_attribute(ERROR_TYPE, error_type)
+    # An error's message may quote the user's text: content, so opt-in.
+    span.set_status(Status(StatusCode.ERROR, description if settings.capture_content() else None))
+
+
+def _start_guardrail(settings: _Settings, callback: Any, mode: Any) -> Span:
+    name = getattr(callback, "guardrail_name", None) or type(callback).__name__
+    mode = getattr(mode, "value", mode)
+    return settings.tracer.start_span(
+        f"guardrail {name}",
+        kind=SpanKind.INTERNAL,
+        attributes={
+            attrs.LITELLM_GUARDRAIL_NAME: str(name),
+            attrs.LITELLM_GUARDRAIL_MODE: str(mode),
+        },
+    )
+
+
+def _end_guardrail(
+    span: Span,
+    settings: _Settings,
+    before: tuple[str, ...] | None,
+    after: tuple[str, ...] | None,
+    error: BaseException | None,
+) -> None:
+    try:
+        if error is not None:
+            blocked = _is_block(error)
+            span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, BLOCKED if blocked else FAILED)
+            _fail(span, fq_exception_type(error), str(error), settings)
+        else:
+            changed = before is not None and after is not None and before != after
+            span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, MODIFIED if changed else PASSED)
+        span.end()
+    except Exception:
+        _logger.debug("litellm instrumentation: could not end a guardrail span", exc_info=True)
+
+
+def _argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    return kwargs[name] if name in kwargs else args[index] if len(args) > index else None
+
+
+async def _run_in(span: Span | None, awaitable_factory: Callable[[], Any]) -> Any:
+    """Await ``awaitable_factory()`` with ``span`` (if any) as the current span."""
+    if span is None:
+        return await awaitable_factory()
+    with use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+        return await awaitable_factory()
+
+
+async def _pre_call_guardrail(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``ProxyLogging._execute_guardrail_hook(callback, hook_type, data, ...)``."""
+    settings = _settings
+    span = before = data = None
+    if settings is not None:
+        try:
+            data = _argument(args, kwargs, 2, "data")
+            span = _start_guardrail(
+                settings,
+                _argument(args, kwargs, 0, "callback"),
+                _argument(args, kwargs, 1, "hook_type"),
+            )
+            before = request_texts(data)
+        except Exception:
+            _logger.debug("litellm instrumentation: no guardrail span", exc_info=True)
+    try:
+        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+    except BaseException as error:
+        if span is not None:
+            _end_guardrail(span, settings, None, None, error)
+        raise
+    if span is not None:
+        if isinstance(result, (str, Exception)):  # litellm raises this message or error
+            try:
+                span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, BLOCKED)
+                is_error = isinstance(result, Exception)
+                _fail(
+                    span, fq_exception_type(result) if is_error else REJECTED, str(result), settings
+                )
+                span.end()
+            except Exception:
+                _logger.debug("litellm instrumentation: guardrail span", exc_info=True)
+        else:
+            after = request_texts(result if isinstance(result, Mapping) else data)
+            _end_guardrail(span, settings, before, after, None)
+    return result
+
+
+async def _guardrail_with_metrics(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``ProxyLogging._run_guardrail_with_metrics(callback, coro, hook_type)``: one
+    during-call or post-call guardrail's hook coroutine, not yet started."""
+    settings = _settings
+    span = before = None
+    subject: Any = None
+    is_response = False
+    if settings is not None:
+        try:
+            callback = _argument(args, kwargs, 0, "callback")
+            coro = _argument(args, kwargs, 1, "coro")
+            mode = _argument(args, kwargs, 2, "hook_type")
+            # A coroutine that has not started holds just its arguments: the hook's
+            # ``data`` and, after the call, ``response``.
+            hook_arguments = inspect.getcoroutinelocals(coro) if inspect.iscoroutine(coro) else {}
+            is_response = "response" in hook_arguments
+            subject = hook_arguments.get("response" if is_response else "data")
+            span = _start_guardrail(settings, callback, mode)
+            before = response_texts(subject) if is_response else request_texts(subject)
+        except Exception:
+            _logger.debug("litellm instrumentation: no guardrail span", exc_info=True)
+    try:
+        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+    except BaseException as error:
+        if span is not None:
+            _end_guardrail(span, settings, None, None, error)
+        raise
+    if span is not None:
+        try:
+            if is_response:
+                after = response_texts(result if result is not None else subject)
+            else:
+                after = request_texts(subject)
+        except Exception:
+            after = None
+        _end_guardrail(span, settings, before, after, None)
+    return result
+
+
+def _make_phase(name: str, *, describe_errors: bool) -> Callable[..., Any]:
+    """A wrapper giving an async proxy function a span named ``name``."""
+
+    async def phase(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        settings = _settings
+        span = None
+        if settings is not None:
+            try:
+                span = settings.tracer.start_span(name, kind=SpanKind.INTERNAL)
+            except Exception:
+                _logger.debug("litellm instrumentation: no %s span", name, exc_info=True)
+        try:
+            result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+        except BaseException as error:
+            if span is not None:
+                try:
+                    # An auth error's message can carry part of the key: never recorded.
+                    description = str(error) if describe_errors else None
+                    _fail(span, fq_exception_type(error), description, settings)
+                    span.end()
+                except Exception:
+                    _logger.debug("litellm instrumentation: %s span", name, exc_info=True)
+            raise
+        if span is not None:
+            span.end()
+        return result
+
+    return phase
+
+
+AUTH_SPAN: Final = "proxy auth"
+PRE_CALL_SPAN: Final = "proxy pre_call"
+POST_CALL_SPAN: Final = "proxy post_call"
+
+_auth = _make_phase(AUTH_SPAN, describe_errors=False)
+_pre_call = _make_phase(PRE_CALL_SPAN, describe_errors=True)
+_post_call = _make_phase(POST_CALL_SPAN, describe_errors=True)
+
+_WRAPPERS: Final = (
+    (_AUTH_MODULE, None, "_user_api_key_auth_builder", _auth),
+    (_UTILS_MODULE, "ProxyLogging", "pre_call_hook", _pre_call),
+    (_UTILS_MODULE, "ProxyLogging", "post_call_success_hook", _post_call),
+    (_UTILS_MODULE, "ProxyLogging", "_execute_guardrail_hook", _pre_call_guardrail),
+    (_UTILS_MODULE, "ProxyLogging", "_run_guardrail_with_metrics", _guardrail_with_metrics),
+)
+"""(module, class or None, function, wrapper): what is wrapped."""
+
+
+# -- enabling -------------------------------------------------------------------------
+
+
+def _wrap(server: ModuleType) -> None:
+    """The post-import hook of ``litellm.proxy.proxy_server``: wrap what it uses."""
+    with _lock:
+        if _settings is None or _originals:
+            return
+        for module_name, class_name, name, wrapper in _WRAPPERS:
+            try:
+                owner: Any = sys.modules.get(module_name)
+                if owner is not None and class_name is not None:
+                    owner = getattr(owner, class_name, None)
+                original = vars(owner).get(name) if owner is not None else None
+                if original is None:
+                    _logger.debug("litellm has no %s.%s: not traced", module_name, name)
+                    continue
+                setattr(owner, name, FunctionWrapper(original, wrapper))
+                _originals.append((owner, name, original))
+            except Exception:
+                _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
+
+
+def enable(tracer: Tracer, capture_content: Callable[[], bool]) -> None:
+    """Trace the proxy's auth, hook phases and guardrails, now or once the proxy loads."""
+    global _settings, _hook_registered
+    with _lock:
+        _settings = _Settings(tracer, capture_content)
+        register = not _hook_registered
+        _hook_registered = True
+    if register:
+        # Runs at once if the module is already imported; stays registered (wrapt cannot
+        # remove one) and does nothing while disabled.
+        register_post_import_hook(_wrap, PROXY_SERVER_MODULE)
+    else:
+        server = sys.modules.get(PROXY_SERVER_MODULE)
+        if server is not None:
+            _wrap(server)
+
+
+def disable() -> None:
+    """Put litellm's own functions back."""
+    global _settings
+    with _lock:
+        _settings = None
+        while _originals:
+            owner, name, original = _originals.pop()
+            current = vars(owner).get(name)
+            if isinstance(current, FunctionWrapper) and current.__wrapped__ is original:
+                setattr(owner, name, original)
