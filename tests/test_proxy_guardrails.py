@@ -171,8 +171,8 @@ class Request:
         self.spans = receiver.trace(
             trace_id,
             lambda spans: (
-                any(s.name == POST_CALL for s in spans)
-                or (self.status != 200 and any(s.kind == SERVER for s in spans))
+                any(s.kind == SERVER for s in spans)
+                and (self.status != 200 or any(s.name == POST_CALL for s in spans))
             ),
         )
         self.route = route

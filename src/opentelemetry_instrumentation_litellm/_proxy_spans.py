@@ -80,22 +80,31 @@ _originals: list[tuple[Any, str, Any]] = []
 # -- what a guardrail saw -------------------------------------------------------------
 
 
+_SCALARS: Final = (int, float, bool, bytes, type(None))
+
+
 def _collect(value: Any, out: list[str], depth: int) -> None:
+    """Append the strings in ``value`` (dicts, lists, litellm's pydantic objects) to ``out``."""
     if isinstance(value, str):
         out.append(value)
-    elif depth >= _MAX_DEPTH or value is None or isinstance(value, (int, float, bool, bytes)):
         return
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            _collect(item, out, depth + 1)
-    elif isinstance(value, (list, tuple)):
-        # vectors and token ids: no text, and long
+    if depth >= _MAX_DEPTH or isinstance(value, _SCALARS):
+        return
+    if isinstance(value, (list, tuple)):
         if value and isinstance(value[0], (int, float)):
+            return  # vectors and token ids: no text, and long
+        items: Any = value
+    elif isinstance(value, Mapping):
+        items = value.values()
+    else:
+        fields = getattr(value, "__dict__", None)  # pydantic responses
+        if fields is None or isinstance(value, type):
             return
-        for item in value:
-            _collect(item, out, depth + 1)
-    elif hasattr(value, "__dict__") and not isinstance(value, type):  # pydantic responses
-        for item in vars(value).values():
+        items = fields.values()
+    for item in items:
+        if type(item) is str:
+            out.append(item)
+        elif not isinstance(item, _SCALARS):
             _collect(item, out, depth + 1)
 
 
