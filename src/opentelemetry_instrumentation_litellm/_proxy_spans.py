@@ -36,10 +36,10 @@ from typing import Any, Final
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, use_span
 from opentelemetry.util.genai.utils import fq_exception_type
-from wrapt import FunctionWrapper, register_post_import_hook
+from wrapt import FunctionWrapper
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
-from opentelemetry_instrumentation_litellm._shutdown import PROXY_SERVER_MODULE
+from opentelemetry_instrumentation_litellm._shutdown import on_proxy_import
 
 _logger = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ class _Settings:
 
 _lock = threading.Lock()
 _settings: _Settings | None = None
-_hook_registered = False
 _originals: list[tuple[Any, str, Any]] = []
 """(owner, attribute, original value) of each wrapped function, to put back."""
 
@@ -161,16 +160,21 @@ def _end_guardrail(
     span: Span,
     settings: _Settings,
     before: tuple[str, ...] | None,
-    after: tuple[str, ...] | None,
-    error: BaseException | None,
+    texts: Callable[[Any], tuple[str, ...]] | None,
+    result: Any = None,
+    error: BaseException | None = None,
 ) -> None:
     try:
         if error is not None:
             blocked = _is_block(error)
             span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, BLOCKED if blocked else FAILED)
             _fail(span, fq_exception_type(error), str(error), settings)
+        elif isinstance(result, (str, Exception)):  # a pre-call hook's block: litellm raises it
+            span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, BLOCKED)
+            error_type = fq_exception_type(result) if isinstance(result, Exception) else REJECTED
+            _fail(span, error_type, str(result), settings)
         else:
-            changed = before is not None and after is not None and before != after
+            changed = before is not None and texts is not None and texts(result) != before
             span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, MODIFIED if changed else PASSED)
         span.end()
     except Exception:
@@ -189,81 +193,75 @@ async def _run_in(span: Span | None, awaitable_factory: Callable[[], Any]) -> An
         return await awaitable_factory()
 
 
-async def _pre_call_guardrail(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    """``ProxyLogging._execute_guardrail_hook(callback, hook_type, data, ...)``."""
+async def _guardrail_span(
+    callback: Any,
+    mode: Any,
+    texts: Callable[[Any], tuple[str, ...]] | None,
+    call: Callable[[], Any],
+) -> Any:
+    """Await ``call()`` in a ``guardrail {name}`` span. ``texts(None)`` is the text the
+    guardrail got, ``texts(result)`` the text after it: they differ when it rewrote it."""
     settings = _settings
-    span = before = data = None
+    span = before = None
     if settings is not None:
         try:
-            data = _argument(args, kwargs, 2, "data")
-            span = _start_guardrail(
-                settings,
-                _argument(args, kwargs, 0, "callback"),
-                _argument(args, kwargs, 1, "hook_type"),
-            )
-            before = request_texts(data)
+            span = _start_guardrail(settings, callback, mode)
+            before = texts(None) if texts is not None else None
         except Exception:
             _logger.debug("litellm instrumentation: no guardrail span", exc_info=True)
     try:
-        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+        result = await _run_in(span, call)
     except BaseException as error:
         if span is not None:
-            _end_guardrail(span, settings, None, None, error)
+            _end_guardrail(span, settings, None, None, error=error)
         raise
     if span is not None:
-        if isinstance(result, (str, Exception)):  # litellm raises this message or error
-            try:
-                span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, BLOCKED)
-                is_error = isinstance(result, Exception)
-                _fail(
-                    span, fq_exception_type(result) if is_error else REJECTED, str(result), settings
-                )
-                span.end()
-            except Exception:
-                _logger.debug("litellm instrumentation: guardrail span", exc_info=True)
-        else:
-            after = request_texts(result if isinstance(result, Mapping) else data)
-            _end_guardrail(span, settings, before, after, None)
+        _end_guardrail(span, settings, before, texts, result=result)
     return result
+
+
+async def _pre_call_guardrail(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``ProxyLogging._execute_guardrail_hook(callback, hook_type, data, ...)``: one
+    guardrail's pre-call hook. It may return the request, ``None`` (the request, changed in
+    place or not) or a message or error that litellm raises."""
+    data = _argument(args, kwargs, 2, "data")
+
+    def texts(result: Any) -> tuple[str, ...]:
+        return request_texts(result if isinstance(result, Mapping) else data)
+
+    return await _guardrail_span(
+        _argument(args, kwargs, 0, "callback"),
+        _argument(args, kwargs, 1, "hook_type"),
+        texts,
+        lambda: wrapped(*args, **kwargs),
+    )
+
+
+def _hook_texts(coro: Any) -> Callable[[Any], tuple[str, ...]] | None:
+    """How to read what a during-call or post-call hook coroutine checks, or ``None``.
+
+    A coroutine that has not started holds just its arguments: the hook's ``data`` and,
+    after the call, ``response``, which the hook changes in place or replaces."""
+    try:
+        arguments = inspect.getcoroutinelocals(coro) if inspect.iscoroutine(coro) else {}
+    except Exception:
+        return None
+    if "response" in arguments:
+        response = arguments["response"]
+        return lambda result: response_texts(response if result is None else result)
+    data = arguments.get("data")
+    return lambda result: request_texts(data)
 
 
 async def _guardrail_with_metrics(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """``ProxyLogging._run_guardrail_with_metrics(callback, coro, hook_type)``: one
     during-call or post-call guardrail's hook coroutine, not yet started."""
-    settings = _settings
-    span = before = None
-    subject: Any = None
-    is_response = False
-    if settings is not None:
-        try:
-            callback = _argument(args, kwargs, 0, "callback")
-            coro = _argument(args, kwargs, 1, "coro")
-            mode = _argument(args, kwargs, 2, "hook_type")
-            # A coroutine that has not started holds just its arguments: the hook's
-            # ``data`` and, after the call, ``response``.
-            hook_arguments = inspect.getcoroutinelocals(coro) if inspect.iscoroutine(coro) else {}
-            is_response = "response" in hook_arguments
-            subject = hook_arguments.get("response" if is_response else "data")
-            span = _start_guardrail(settings, callback, mode)
-            before = response_texts(subject) if is_response else request_texts(subject)
-        except Exception:
-            _logger.debug("litellm instrumentation: no guardrail span", exc_info=True)
-    try:
-        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
-    except BaseException as error:
-        if span is not None:
-            _end_guardrail(span, settings, None, None, error)
-        raise
-    if span is not None:
-        try:
-            if is_response:
-                after = response_texts(result if result is not None else subject)
-            else:
-                after = request_texts(subject)
-        except Exception:
-            after = None
-        _end_guardrail(span, settings, before, after, None)
-    return result
+    return await _guardrail_span(
+        _argument(args, kwargs, 0, "callback"),
+        _argument(args, kwargs, 2, "hook_type"),
+        _hook_texts(_argument(args, kwargs, 1, "coro")) if _settings is not None else None,
+        lambda: wrapped(*args, **kwargs),
+    )
 
 
 def _make_phase(name: str, *, describe_errors: bool) -> Callable[..., Any]:
@@ -339,19 +337,10 @@ def _wrap(server: ModuleType) -> None:
 
 def enable(tracer: Tracer, capture_content: Callable[[], bool]) -> None:
     """Trace the proxy's auth, hook phases and guardrails, now or once the proxy loads."""
-    global _settings, _hook_registered
+    global _settings
     with _lock:
         _settings = _Settings(tracer, capture_content)
-        register = not _hook_registered
-        _hook_registered = True
-    if register:
-        # Runs at once if the module is already imported; stays registered (wrapt cannot
-        # remove one) and does nothing while disabled.
-        register_post_import_hook(_wrap, PROXY_SERVER_MODULE)
-    else:
-        server = sys.modules.get(PROXY_SERVER_MODULE)
-        if server is not None:
-            _wrap(server)
+    on_proxy_import(_wrap)
 
 
 def disable() -> None:
