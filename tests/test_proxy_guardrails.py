@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 
 from otlp_receiver import OtlpReceiver, ReceivedSpan
-from proxy_fixtures import SECRETS, ProxyServer, proxy_config, proxy_env, start_proxy
+from proxy_fixtures import (
+    MASTER_KEY,
+    SECRETS,
+    ProxyServer,
+    proxy_config,
+    proxy_env,
+    start_proxy,
+)
 
 GUARDRAIL = textwrap.dedent(
     """
@@ -123,10 +130,12 @@ def guarded_proxy(
         proxy.stop()
 
 
-def send(proxy: ProxyServer, route: str, text: str, headers: dict[str, str]) -> int:
+def send(
+    proxy: ProxyServer, route: str, text: str, headers: dict[str, str], key: str = MASTER_KEY
+) -> int:
     """POST ``text`` on ``route``; the HTTP status."""
     try:
-        proxy.post(route, ROUTES[route](text), **headers)
+        proxy.post(route, ROUTES[route](text), key, **headers)
     except urllib.error.HTTPError as error:
         return error.code
     return 200
@@ -154,13 +163,19 @@ class Request:
     """One request through the proxy and the spans of its trace."""
 
     def __init__(
-        self, proxy: ProxyServer, receiver: OtlpReceiver, route: str, text: str, caller: bool
+        self,
+        proxy: ProxyServer,
+        receiver: OtlpReceiver,
+        route: str,
+        text: str,
+        caller: bool,
+        key: str = MASTER_KEY,
     ) -> None:
         self.caller_span = f"{secrets.randbits(64) or 1:016x}" if caller else ""
         trace_id = f"{secrets.randbits(128) or 1:032x}"
         headers = {"traceparent": f"00-{trace_id}-{self.caller_span}-01"} if caller else {}
         seen = {s.trace_id for s in receiver.spans if s.kind == SERVER}
-        self.status = send(proxy, route, text, headers)
+        self.status = send(proxy, route, text, headers, key)
         if not caller:  # one worker, one request at a time: the one new server span
             servers = receiver.wait(
                 lambda spans: [s for s in spans if s.kind == SERVER and s.trace_id not in seen]
@@ -275,3 +290,21 @@ def test_guardrails_auth_and_hooks_share_the_request_trace(
     rewritten = Request(guarded_proxy, receiver, route, "echo: darn it and heck", caller)
     answer = "modified" if route in ECHOES else "passed"
     assert_request(rewritten, {"pre_call": "modified", "post_call": answer, **during})
+
+
+def test_a_refused_key_ends_the_auth_span_with_an_error_and_no_key(
+    guarded_proxy: ProxyServer, receiver: OtlpReceiver
+) -> None:
+    key = "sk-unknown-TOPSECRET-5d1a"
+    refused = Request(guarded_proxy, receiver, "/chat/completions", "hello", True, key=key)
+    assert refused.status >= 400  # custom_auth.py raises a plain Exception: litellm says 500
+    server = refused.one("POST /chat/completions")
+    auth = refused.one(AUTH)
+    assert auth.parent_id == server.span_id
+    assert auth.status_code == ERROR
+    assert auth.attributes["error.type"]
+    assert auth.status_message == ""  # an auth error's message may quote the key
+    assert not refused.named(PRE_CALL) and not refused.model_call()
+    text = json.dumps([(s.name, s.attributes, s.status_message) for s in refused.spans])
+    for secret in (key, *SECRETS):
+        assert secret not in text
