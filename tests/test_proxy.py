@@ -301,6 +301,9 @@ def test_probes_are_not_traced(config_proxy: ProxyServer, mlflow_server: MLflowS
     assert sorted(s.name for s in trace.data.spans) == [
         "POST /chat/completions",
         "chat gpt-4o-mini",
+        "proxy auth",
+        "proxy post_call",
+        "proxy pre_call",
         "router gpt-4o-mini",
     ]
 
