@@ -61,6 +61,18 @@ WITHOUT_SPANS = textwrap.dedent(
     """
 )
 
+GUARDRAIL_SPANS_ONLY = textwrap.dedent(
+    """
+    from opentelemetry_instrumentation_litellm import _proxy_spans
+
+    _proxy_spans._WRAPPERS = tuple(  # the baseline: guardrail spans, no auth or phase spans
+        w for w in _proxy_spans._WRAPPERS if "guardrail" in w[2]
+    )
+
+    from opentelemetry_instrumentation_litellm.proxy import otel  # noqa: E402
+    """
+)
+
 
 def config(callback: str) -> dict:
     guardrail = "word_guardrail.WordGuardrail"
@@ -120,6 +132,7 @@ class Proxy:
         directory.mkdir()
         (directory / "word_guardrail.py").write_text(GUARDRAIL)
         (directory / "without_spans.py").write_text(WITHOUT_SPANS)
+        (directory / "guardrail_spans_only.py").write_text(GUARDRAIL_SPANS_ONLY)
         (directory / "config.yaml").write_text(yaml.safe_dump(config(callback)))
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LITELLM_"))}
@@ -197,6 +210,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--baseline",
+        choices=("none", "guardrails"),
+        default="none",
+        help="the other proxy: no proxy spans, or the guardrail spans only (what the auth "
+        "and phase spans cost)",
+    )
     options = parser.parse_args()
 
     sink = ThreadingHTTPServer(("127.0.0.1", free_port()), Sink)
@@ -208,7 +228,11 @@ def main() -> None:
                 "opentelemetry_instrumentation_litellm.proxy.otel",
                 sink.server_port,
             ),
-            "without": Proxy(Path(tmp, "without"), "without_spans.otel", sink.server_port),
+            "without": Proxy(
+                Path(tmp, "without"),
+                "without_spans.otel" if options.baseline == "none" else "guardrail_spans_only.otel",
+                sink.server_port,
+            ),
         }
         try:
             for proxy in proxies.values():
