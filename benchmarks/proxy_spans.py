@@ -74,6 +74,14 @@ GUARDRAIL_SPANS_ONLY = textwrap.dedent(
 )
 
 
+OURS = "opentelemetry_instrumentation_litellm.proxy.otel"
+BASELINES = {
+    "none": "without_spans.otel",
+    "guardrails": "guardrail_spans_only.otel",
+    "same": OURS,
+}
+
+
 def config(callback: str) -> dict:
     guardrail = "word_guardrail.WordGuardrail"
     return {
@@ -212,10 +220,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--baseline",
-        choices=("none", "guardrails"),
+        choices=("none", "guardrails", "same"),
         default="none",
-        help="the other proxy: no proxy spans, or the guardrail spans only (what the auth "
-        "and phase spans cost)",
+        help="the other proxy: no proxy spans, the guardrail spans only (what the auth "
+        "and phase spans cost), or the same as the first (the benchmark's own bias)",
     )
     options = parser.parse_args()
 
@@ -225,12 +233,12 @@ def main() -> None:
         proxies = {
             "with proxy spans": Proxy(
                 Path(tmp, "with"),
-                "opentelemetry_instrumentation_litellm.proxy.otel",
+                OURS,
                 sink.server_port,
             ),
             "without": Proxy(
                 Path(tmp, "without"),
-                "without_spans.otel" if options.baseline == "none" else "guardrail_spans_only.otel",
+                BASELINES[options.baseline],
                 sink.server_port,
             ),
         }
