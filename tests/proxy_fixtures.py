@@ -58,8 +58,13 @@ VIRTUAL_KEY_IDENTITY = {
     "org_id": "org-1",
     "organization_alias": "acme",
     "user_id": "svc-ci",
+    "metadata": {"cost_center": "cc-42", "project": "from-key"},
+    "team_metadata": {"department": "search", "cost_center": "cc-team"},
 }
 """The ``UserAPIKeyAuth`` fields custom_auth.py gives ``VIRTUAL_KEY``."""
+
+METADATA_KEYS = "project,cost_center,department,api_key"
+"""``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS`` of ``config_proxy`` (``api_key`` is refused)."""
 
 VIRTUAL_KEY_ATTRIBUTES = {
     "litellm.proxy.key_alias": "ci-pipeline",
@@ -251,6 +256,7 @@ def config_proxy(
         MLFLOW_TRACKING_URI=mlflow_server.url,
         MLFLOW_EXPERIMENT_NAME=name,
         OTEL_BSP_SCHEDULE_DELAY="100",
+        OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS=METADATA_KEYS,
         # OTEL_PYTHON_FASTAPI_EXCLUDED_URLS unset: the probes' default exclusion applies
     )
     config = proxy_config(fake_llm.base_url, callback=True, custom_auth=True)

@@ -39,6 +39,7 @@ from mlflow_fixtures import MLflowServer, read_trace, search_traces
 from opentelemetry_instrumentation_litellm import _shutdown
 from proxy_fixtures import (
     MASTER_KEY,
+    PROVIDER_KEY,
     SECRETS,
     VIRTUAL_KEY,
     VIRTUAL_KEY_ATTRIBUTES,
@@ -190,6 +191,31 @@ def test_openai_sdk_stream_with_a_virtual_key(
     assert_no_secrets(trace)
 
 
+def test_operator_metadata_from_the_request_the_key_and_its_team(
+    config_proxy: ProxyServer, mlflow_server: MLflowServer
+):
+    """Only the listed keys, the request's own value first, then the key's, then the team's."""
+    caller = Caller()
+    config_proxy.post(
+        "/chat/completions",
+        {
+            "model": "gpt-4o-mini",
+            "messages": HELLO,
+            "metadata": {"project": "from-request", "api_key": PROVIDER_KEY, "other": "x"},
+        },
+        key=VIRTUAL_KEY,
+        **caller.headers,
+    )
+    trace = read(mlflow_server, caller)
+    chat = assert_chain(trace, caller, "/chat/completions", "gpt-4o-mini", "chat gpt-4o-mini")
+    assert {k: v for k, v in chat.attributes.items() if k.startswith("litellm.metadata.")} == {
+        "litellm.metadata.project": "from-request",
+        "litellm.metadata.cost_center": "cc-42",
+        "litellm.metadata.department": "search",
+    }
+    assert_no_secrets(trace)
+
+
 def test_client_hanging_up_mid_stream_ends_the_span_as_failed(
     config_proxy: ProxyServer, mlflow_server: MLflowServer
 ):
@@ -276,6 +302,9 @@ def test_probes_are_not_traced(config_proxy: ProxyServer, mlflow_server: MLflowS
     assert sorted(s.name for s in trace.data.spans) == [
         "POST /chat/completions",
         "chat gpt-4o-mini",
+        "proxy auth",
+        "proxy post_call",
+        "proxy pre_call",
         "router gpt-4o-mini",
     ]
 

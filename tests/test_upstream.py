@@ -200,3 +200,15 @@ def test_base_instrumentor_keeps_its_singleton():
     probe = Probe()
     assert instrumentor_instance(Probe) is probe, "BaseInstrumentor no longer keeps _instance"
     assert instrumentor_instance(LiteLLMInstrumentor) in (None, LiteLLMInstrumentor())
+
+
+def test_litellm_proxy_keeps_the_auth_hook_and_guardrail_seams():
+    import importlib
+
+    from opentelemetry_instrumentation_litellm import _upstream as door
+
+    auth = importlib.import_module(door.PROXY_AUTH_MODULE)
+    utils = importlib.import_module(door.PROXY_UTILS_MODULE)
+    assert callable(vars(auth).get(door.PROXY_AUTH_BUILDER)), door.PROXY_AUTH_BUILDER
+    for name in (door.PROXY_PRE_CALL_GUARDRAIL, door.PROXY_GUARDRAIL_WITH_METRICS):
+        assert name in vars(utils.ProxyLogging), f"litellm ProxyLogging.{name} is gone"

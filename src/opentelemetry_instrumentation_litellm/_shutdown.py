@@ -38,7 +38,8 @@ FLUSH_TIMEOUT_MILLIS: Final = 10_000
 """The most a flush at shutdown waits for each provider (a backend that is down)."""
 
 _lock = threading.Lock()
-_hook_registered = False
+_import_hooks: set[Callable[[ModuleType], None]] = set()
+"""Post-import hooks registered for the proxy server module (wrapt keeps them for good)."""
 _providers: tuple[Any, ...] = ()
 """Providers to flush besides the global ones (those given to ``instrument()``)."""
 _enabled = False
@@ -98,21 +99,31 @@ def _wrap(server: ModuleType) -> None:
         _logger.debug("Could not hook the proxy's shutdown", exc_info=True)
 
 
+def on_proxy_import(hook: Callable[[ModuleType], None]) -> None:
+    """Call ``hook(litellm.proxy.proxy_server)`` once that module is imported (at once if it
+    is), without importing it.
+
+    wrapt cannot remove a post-import hook: ``hook`` is registered the first time only and
+    must do nothing while its feature is disabled; a later call runs it at once if the
+    module is there (enabled again after a disable)."""
+    with _lock:
+        first = hook not in _import_hooks
+        _import_hooks.add(hook)
+    if first:
+        register_post_import_hook(hook, PROXY_SERVER_MODULE)
+    else:
+        server = sys.modules.get(PROXY_SERVER_MODULE)
+        if server is not None:
+            hook(server)
+
+
 def enable(providers: Iterable[Any] = ()) -> None:
     """Flush the global providers and ``providers`` at the proxy's shutdown, if it runs."""
-    global _enabled, _hook_registered, _providers
+    global _enabled, _providers
     with _lock:
         _enabled = True
         _providers = (*_providers, *(p for p in providers if p is not None))
-        if not _hook_registered:
-            _hook_registered = True
-            # Runs at once if the module is already imported; the hook stays registered
-            # (wrapt has no way to remove one) and does nothing while disabled.
-            register_post_import_hook(_wrap, PROXY_SERVER_MODULE)
-        else:
-            server = sys.modules.get(PROXY_SERVER_MODULE)
-            if server is not None:
-                _wrap(server)
+    on_proxy_import(_wrap)
 
 
 def disable() -> None:

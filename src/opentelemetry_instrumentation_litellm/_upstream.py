@@ -166,6 +166,20 @@ def instrumentor_instance(cls: Any) -> Any:
     return getattr(cls, "_instance", None)
 
 
+# --- litellm Proxy: the seams of its auth, hook phases and guardrails -----------------
+# Why: the proxy has no public per-guardrail or auth hook; ``_proxy_spans.py`` wraps these
+# functions (found in litellm 1.102.4) to give each a span. A release without one of them
+# loses that span only. Public replacement: a documented proxy tracing hook per guardrail run.
+PROXY_AUTH_MODULE: Final = "litellm.proxy.auth.user_api_key_auth"
+PROXY_UTILS_MODULE: Final = "litellm.proxy.utils"
+PROXY_AUTH_BUILDER: Final = "_user_api_key_auth_builder"
+"""The key check the FastAPI dependency ``user_api_key_auth`` looks up at call time."""
+PROXY_PRE_CALL_GUARDRAIL: Final = "_execute_guardrail_hook"
+"""``ProxyLogging._execute_guardrail_hook``: runs one guardrail's pre-call hook."""
+PROXY_GUARDRAIL_WITH_METRICS: Final = "_run_guardrail_with_metrics"
+"""``ProxyLogging._run_guardrail_with_metrics``: awaits one during/post-call guardrail."""
+
+
 # --- opentelemetry-distro -------------------------------------------------------------
 # Why: ``OpenTelemetryConfigurator().configure(**kwargs)`` is public, but the keyword
 # names it forwards (``trace_exporter_names``, ``resource_attributes``) are those of the

@@ -68,3 +68,20 @@ LITELLM_PROXY_ORG_ALIAS: Final = "litellm.proxy.org_alias"
 LITELLM_PROXY_USER_ID: Final = "litellm.proxy.user_id"
 """LiteLLM Proxy: the proxy user who owns the key (``user_api_key_user_id``), e.g.
 ``default_user_id`` for the master key. Not the end user: that is ``user.id`` (string)."""
+
+LITELLM_METADATA_PREFIX: Final = "litellm.metadata."
+"""``litellm.metadata.<key>``: a request metadata value whose key the operator listed in
+``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS`` / ``instrument(metadata_keys=...)`` (string,
+number, boolean, or an array of one of them). Nothing else from metadata is recorded."""
+
+LITELLM_GUARDRAIL_NAME: Final = "litellm.guardrail.name"
+"""LiteLLM Proxy guardrail span: the guardrail's ``guardrail_name`` from config.yaml (string)."""
+
+LITELLM_GUARDRAIL_MODE: Final = "litellm.guardrail.mode"
+"""LiteLLM Proxy guardrail span: when it ran, litellm's event hook: ``pre_call``,
+``during_call`` or ``post_call`` (string)."""
+
+LITELLM_GUARDRAIL_OUTCOME: Final = "litellm.guardrail.outcome"
+"""LiteLLM Proxy guardrail span: ``passed`` (text unchanged), ``modified`` (the guardrail
+rewrote the request's or response's text), ``blocked`` (it rejected the request; the span's
+status is ERROR with ``error.type``) or ``error`` (it failed without blocking) (string)."""

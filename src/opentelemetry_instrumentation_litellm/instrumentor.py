@@ -16,12 +16,13 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_litellm import _peers, _shutdown, _upstream
+from opentelemetry_instrumentation_litellm import _peers, _proxy_spans, _shutdown, _upstream
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
     ContentPolicy,
 )
+from opentelemetry_instrumentation_litellm._metadata import parse_keys
 from opentelemetry_instrumentation_litellm._request import positional_names
 from opentelemetry_instrumentation_litellm._router import ROUTER_METHODS, make_router_wrapper
 from opentelemetry_instrumentation_litellm.package import _instruments
@@ -82,12 +83,16 @@ class LiteLLMInstrumentor(BaseInstrumentor):
     - ``redact_content``: ``Callable[[str], str]`` applied to every captured string first.
     - ``completion_hook``: an ``opentelemetry.util.genai`` completion hook; defaults to the one
       ``OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK`` names (``load_completion_hook()``).
+    - ``metadata_keys``: request metadata keys to record as ``litellm.metadata.<key>``
+      (an iterable or a comma-separated string); defaults to
+      ``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS``, itself empty.
 
     ``uninstrument()`` restores litellm's original functions.
 
     In a LiteLLM Proxy worker (``litellm.proxy.proxy_server`` imported, now or later) the
     providers are also flushed when the proxy shuts down: uvicorn's SIGTERM handling skips
-    ``atexit``, where the SDK would flush.
+    ``atexit``, where the SDK would flush; and the proxy's key check, pre-/post-call hook
+    phases and each guardrail run become spans (:mod:`._proxy_spans`).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -113,13 +118,14 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         policy = ContentPolicy(
             max_length=_max_length(kwargs.get("max_content_length")), redact=redact
         )
+        metadata_keys = parse_keys(kwargs.get("metadata_keys"))
         for entry in ENTRY_POINTS:
             module = importlib.import_module(entry.module)
             if getattr(module, entry.name, None) is None:
                 _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
                 continue
             names = positional_names(getattr(module, entry.bind_like or entry.name))
-            wrapper = make_wrapper(entry, handler, names, policy)
+            wrapper = make_wrapper(entry, handler, names, policy, metadata_keys)
             wrap_function_wrapper(module, entry.name, wrapper)
         tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
         router = importlib.import_module("litellm").Router
@@ -129,6 +135,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
         providers = ("tracer_provider", "meter_provider", "logger_provider")
         _shutdown.enable(kwargs.get(name) for name in providers)
+        # In a LiteLLM Proxy worker, its auth, hook phases and guardrails as spans.
+        _proxy_spans.enable(tracer, handler.should_capture_content)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for entry in ENTRY_POINTS:
@@ -140,3 +148,4 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             if hasattr(getattr(router, name, None), "__wrapped__"):
                 unwrap(router, name)
         _shutdown.disable()
+        _proxy_spans.disable()

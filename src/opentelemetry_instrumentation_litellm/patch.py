@@ -20,6 +20,7 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
+from opentelemetry_instrumentation_litellm._metadata import record_metadata
 from opentelemetry_instrumentation_litellm._operations import Operation
 from opentelemetry_instrumentation_litellm._request import (
     call_arguments,
@@ -45,10 +46,12 @@ def make_wrapper(
     handler: TelemetryHandler,
     names: tuple[str, ...],
     policy: ContentPolicy,
+    metadata_keys: tuple[str, ...] = (),
 ) -> Callable[..., Any]:
     """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
-    ``names`` are the positional parameter names of the wrapped function.
+    ``names`` are the positional parameter names of the wrapped function;
+    ``metadata_keys`` the request metadata keys to record (``litellm.metadata.<key>``).
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
@@ -76,6 +79,8 @@ def make_wrapper(
             )
         try:
             operation.read_request(invocation, call)
+            if metadata_keys:
+                record_metadata(invocation.attributes, call, metadata_keys)
             if capture and operation.input_content is not None:
                 operation.input_content(invocation, call, policy)
         except Exception:

@@ -1,0 +1,363 @@
+"""LiteLLM Proxy: the gateway's own work as spans under the request.
+
+A proxied request's trace gets, besides the HTTP server span and the litellm call:
+
+- ``proxy auth``: the key check (``_user_api_key_auth_builder``, which the FastAPI
+  dependency ``user_api_key_auth`` looks up at call time). Never the key or its hash.
+- ``proxy pre_call`` / ``proxy post_call``: the pre-call and post-call hook phases
+  (``ProxyLogging.pre_call_hook`` / ``post_call_success_hook``): rate limits, budgets,
+  callbacks' hooks and the guardrails of those modes.
+- ``guardrail {name}``: one guardrail run, with its mode and outcome
+  (:data:`~opentelemetry_instrumentation_litellm.attributes.LITELLM_GUARDRAIL_OUTCOME`).
+  A pre-call guardrail is wrapped at ``ProxyLogging._execute_guardrail_hook``, the one
+  place that runs one guardrail's pre-call hook (load-balanced or not); during-call and
+  post-call guardrails at ``ProxyLogging._run_guardrail_with_metrics``, which awaits one
+  guardrail's hook coroutine. During-call guardrails run concurrently with the model call:
+  their spans overlap the litellm span, under the server span.
+
+litellm has no public per-guardrail or auth seam, so these private functions are wrapped,
+here and nowhere else; their names come from ``_upstream`` (the one door to private APIs),
+where ``tests/test_upstream.py`` pins them. A litellm release without one of them loses that span
+only (logged at debug level); nothing else changes. The wrapping is installed when
+``litellm.proxy.proxy_server`` is imported (at once if it already is) and never imports
+the proxy itself; :func:`disable` restores litellm's own functions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Final
+
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, use_span
+from opentelemetry.util.genai.utils import fq_exception_type
+from wrapt import FunctionWrapper
+
+from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._shutdown import on_proxy_import
+from opentelemetry_instrumentation_litellm._upstream import (
+    PROXY_AUTH_BUILDER,
+    PROXY_AUTH_MODULE,
+    PROXY_GUARDRAIL_WITH_METRICS,
+    PROXY_PRE_CALL_GUARDRAIL,
+    PROXY_UTILS_MODULE,
+)
+
+_logger = logging.getLogger(__name__)
+
+_UTILS_MODULE: Final = PROXY_UTILS_MODULE
+_AUTH_MODULE: Final = PROXY_AUTH_MODULE
+_GUARDRAIL_MODULE: Final = "litellm.integrations.custom_guardrail"
+
+PASSED: Final = "passed"
+BLOCKED: Final = "blocked"
+MODIFIED: Final = "modified"
+FAILED: Final = "error"
+"""Values of ``litellm.guardrail.outcome``: the guardrail let the text through unchanged,
+rejected the request, rewrote its text, or failed (an error that is not a block)."""
+
+REJECTED: Final = "litellm.RejectedRequestError"
+"""``error.type`` of a pre-call guardrail that blocks by returning a message instead of
+raising: litellm turns that message into the error it raises."""
+
+_REQUEST_TEXT_KEYS: Final = ("messages", "input", "prompt", "system", "instructions")
+"""Request body fields that hold what a guardrail reads and rewrites, on every route."""
+
+_MAX_DEPTH: Final = 8
+
+
+@dataclass(frozen=True)
+class _Settings:
+    tracer: Tracer
+    capture_content: Callable[[], bool]
+
+
+_lock = threading.Lock()
+_settings: _Settings | None = None
+_originals: list[tuple[Any, str, Any]] = []
+"""(owner, attribute, original value) of each wrapped function, to put back."""
+
+
+# -- what a guardrail saw -------------------------------------------------------------
+
+
+_SCALARS: Final = (int, float, bool, bytes, type(None))
+
+
+def _collect(value: Any, out: list[str], depth: int) -> None:
+    """Append the strings in ``value`` (dicts, lists, litellm's pydantic objects) to ``out``."""
+    if isinstance(value, str):
+        out.append(value)
+        return
+    if depth >= _MAX_DEPTH or isinstance(value, _SCALARS):
+        return
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], (int, float)):
+            return  # vectors and token ids: no text, and long
+        items: Any = value
+    elif isinstance(value, Mapping):
+        items = value.values()
+    else:
+        fields = getattr(value, "__dict__", None)  # pydantic responses
+        if fields is None or isinstance(value, type):
+            return
+        items = fields.values()
+    for item in items:
+        if type(item) is str:
+            out.append(item)
+        elif not isinstance(item, _SCALARS):
+            _collect(item, out, depth + 1)
+
+
+def request_texts(data: Any) -> tuple[str, ...]:
+    """The strings of a request body's message fields, in order."""
+    out: list[str] = []
+    if isinstance(data, Mapping):
+        for key in _REQUEST_TEXT_KEYS:
+            _collect(data.get(key), out, 0)
+    return tuple(out)
+
+
+def response_texts(response: Any) -> tuple[str, ...]:
+    """The strings of a response object (litellm's pydantic types or a dict), in order."""
+    out: list[str] = []
+    _collect(response, out, 0)
+    return tuple(out)
+
+
+# -- spans ----------------------------------------------------------------------------
+
+
+def _is_block(error: BaseException) -> bool:
+    module = sys.modules.get(_GUARDRAIL_MODULE)
+    is_intervention = getattr(module, "is_guardrail_intervention", None)
+    if is_intervention is None or not isinstance(error, Exception):
+        return False
+    try:
+        return bool(is_intervention(error))
+    except Exception:
+        return False
+
+
+def _fail(span: Span, error_type: str, description: str | None, settings: _Settings) -> None:
+    span.set_attribute(ERROR_TYPE, error_type)
+    # An error's message may quote the user's text: content, so opt-in.
+    span.set_status(Status(StatusCode.ERROR, description if settings.capture_content() else None))
+
+
+def _start_guardrail(settings: _Settings, callback: Any, mode: Any) -> Span:
+    name = getattr(callback, "guardrail_name", None) or type(callback).__name__
+    mode = getattr(mode, "value", mode)
+    return settings.tracer.start_span(
+        f"guardrail {name}",
+        kind=SpanKind.INTERNAL,
+        attributes={
+            attrs.LITELLM_GUARDRAIL_NAME: str(name),
+            attrs.LITELLM_GUARDRAIL_MODE: str(mode),
+        },
+    )
+
+
+def _end_guardrail(
+    span: Span,
+    settings: _Settings,
+    before: tuple[str, ...] | None,
+    texts: Callable[[Any], tuple[str, ...]] | None,
+    result: Any = None,
+    error: BaseException | None = None,
+) -> None:
+    try:
+        if error is not None:
+            blocked = _is_block(error)
+            span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, BLOCKED if blocked else FAILED)
+            _fail(span, fq_exception_type(error), str(error), settings)
+        elif isinstance(result, (str, Exception)):  # a pre-call hook's block: litellm raises it
+            span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, BLOCKED)
+            error_type = fq_exception_type(result) if isinstance(result, Exception) else REJECTED
+            _fail(span, error_type, str(result), settings)
+        else:
+            changed = before is not None and texts is not None and texts(result) != before
+            span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, MODIFIED if changed else PASSED)
+        span.end()
+    except Exception:
+        _logger.debug("litellm instrumentation: could not end a guardrail span", exc_info=True)
+
+
+def _argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    return kwargs[name] if name in kwargs else args[index] if len(args) > index else None
+
+
+async def _run_in(span: Span | None, awaitable_factory: Callable[[], Any]) -> Any:
+    """Await ``awaitable_factory()`` with ``span`` (if any) as the current span."""
+    if span is None:
+        return await awaitable_factory()
+    with use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+        return await awaitable_factory()
+
+
+async def _guardrail_span(
+    callback: Any,
+    mode: Any,
+    texts: Callable[[Any], tuple[str, ...]] | None,
+    call: Callable[[], Any],
+) -> Any:
+    """Await ``call()`` in a ``guardrail {name}`` span. ``texts(None)`` is the text the
+    guardrail got, ``texts(result)`` the text after it: they differ when it rewrote it."""
+    settings = _settings
+    span = before = None
+    if settings is not None:
+        try:
+            span = _start_guardrail(settings, callback, mode)
+            before = texts(None) if texts is not None else None
+        except Exception:
+            _logger.debug("litellm instrumentation: no guardrail span", exc_info=True)
+    try:
+        result = await _run_in(span, call)
+    except BaseException as error:
+        if span is not None:
+            _end_guardrail(span, settings, None, None, error=error)
+        raise
+    if span is not None:
+        _end_guardrail(span, settings, before, texts, result=result)
+    return result
+
+
+async def _pre_call_guardrail(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``ProxyLogging._execute_guardrail_hook(callback, hook_type, data, ...)``: one
+    guardrail's pre-call hook. It may return the request, ``None`` (the request, changed in
+    place or not) or a message or error that litellm raises."""
+    data = _argument(args, kwargs, 2, "data")
+
+    def texts(result: Any) -> tuple[str, ...]:
+        return request_texts(result if isinstance(result, Mapping) else data)
+
+    return await _guardrail_span(
+        _argument(args, kwargs, 0, "callback"),
+        _argument(args, kwargs, 1, "hook_type"),
+        texts,
+        lambda: wrapped(*args, **kwargs),
+    )
+
+
+def _hook_texts(coro: Any) -> Callable[[Any], tuple[str, ...]] | None:
+    """How to read what a during-call or post-call hook coroutine checks, or ``None``.
+
+    A coroutine that has not started holds just its arguments: the hook's ``data`` and,
+    after the call, ``response``, which the hook changes in place or replaces."""
+    try:
+        arguments = inspect.getcoroutinelocals(coro) if inspect.iscoroutine(coro) else {}
+    except Exception:
+        return None
+    if "response" in arguments:
+        response = arguments["response"]
+        return lambda result: response_texts(response if result is None else result)
+    data = arguments.get("data")
+    return lambda result: request_texts(data)
+
+
+async def _guardrail_with_metrics(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``ProxyLogging._run_guardrail_with_metrics(callback, coro, hook_type)``: one
+    during-call or post-call guardrail's hook coroutine, not yet started."""
+    return await _guardrail_span(
+        _argument(args, kwargs, 0, "callback"),
+        _argument(args, kwargs, 2, "hook_type"),
+        _hook_texts(_argument(args, kwargs, 1, "coro")) if _settings is not None else None,
+        lambda: wrapped(*args, **kwargs),
+    )
+
+
+def _make_phase(name: str, *, describe_errors: bool) -> Callable[..., Any]:
+    """A wrapper giving an async proxy function a span named ``name``."""
+
+    async def phase(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        settings = _settings
+        span = None
+        if settings is not None:
+            try:
+                span = settings.tracer.start_span(name, kind=SpanKind.INTERNAL)
+            except Exception:
+                _logger.debug("litellm instrumentation: no %s span", name, exc_info=True)
+        try:
+            result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+        except BaseException as error:
+            if span is not None:
+                try:
+                    # An auth error's message can carry part of the key: never recorded.
+                    description = str(error) if describe_errors else None
+                    _fail(span, fq_exception_type(error), description, settings)
+                    span.end()
+                except Exception:
+                    _logger.debug("litellm instrumentation: %s span", name, exc_info=True)
+            raise
+        if span is not None:
+            span.end()
+        return result
+
+    return phase
+
+
+AUTH_SPAN: Final = "proxy auth"
+PRE_CALL_SPAN: Final = "proxy pre_call"
+POST_CALL_SPAN: Final = "proxy post_call"
+
+_auth = _make_phase(AUTH_SPAN, describe_errors=False)
+_pre_call = _make_phase(PRE_CALL_SPAN, describe_errors=True)
+_post_call = _make_phase(POST_CALL_SPAN, describe_errors=True)
+
+_WRAPPERS: Final = (
+    (_AUTH_MODULE, None, PROXY_AUTH_BUILDER, _auth),
+    (_UTILS_MODULE, "ProxyLogging", "pre_call_hook", _pre_call),
+    (_UTILS_MODULE, "ProxyLogging", "post_call_success_hook", _post_call),
+    (_UTILS_MODULE, "ProxyLogging", PROXY_PRE_CALL_GUARDRAIL, _pre_call_guardrail),
+    (_UTILS_MODULE, "ProxyLogging", PROXY_GUARDRAIL_WITH_METRICS, _guardrail_with_metrics),
+)
+"""(module, class or None, function, wrapper): what is wrapped."""
+
+
+# -- enabling -------------------------------------------------------------------------
+
+
+def _wrap(server: ModuleType) -> None:
+    """The post-import hook of ``litellm.proxy.proxy_server``: wrap what it uses."""
+    with _lock:
+        if _settings is None or _originals:
+            return
+        for module_name, class_name, name, wrapper in _WRAPPERS:
+            try:
+                owner: Any = sys.modules.get(module_name)
+                if owner is not None and class_name is not None:
+                    owner = getattr(owner, class_name, None)
+                original = vars(owner).get(name) if owner is not None else None
+                if original is None:
+                    _logger.debug("litellm has no %s.%s: not traced", module_name, name)
+                    continue
+                setattr(owner, name, FunctionWrapper(original, wrapper))
+                _originals.append((owner, name, original))
+            except Exception:
+                _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
+
+
+def enable(tracer: Tracer, capture_content: Callable[[], bool]) -> None:
+    """Trace the proxy's auth, hook phases and guardrails, now or once the proxy loads."""
+    global _settings
+    with _lock:
+        _settings = _Settings(tracer, capture_content)
+    on_proxy_import(_wrap)
+
+
+def disable() -> None:
+    """Put litellm's own functions back."""
+    global _settings
+    with _lock:
+        _settings = None
+        while _originals:
+            owner, name, original = _originals.pop()
+            current = vars(owner).get(name)
+            if isinstance(current, FunctionWrapper) and current.__wrapped__ is original:
+                setattr(owner, name, original)

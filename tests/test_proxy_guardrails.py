@@ -1,0 +1,310 @@
+"""The LiteLLM Proxy's own work in the trace: auth, hook phases and guardrails as spans.
+
+One real proxy (config.yaml entry, master key, custom_auth, the fake OpenAI server as
+upstream) with a guardrail class written here, ``WordGuardrail``: it blocks requests with
+the word ``forbidden`` and rewrites ``darn`` in requests and ``heck`` in answers. It runs
+twice in config.yaml: ``word-filter`` in pre_call and post_call, ``word-watch`` (block
+only) in during_call, concurrently with the model call. The proxy exports over OTLP/HTTP
+to a receiver in this process. Every route gets a passing, a blocked and a rewritten
+request, with and without the caller's ``traceparent``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import textwrap
+import urllib.error
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otlp_receiver import OtlpReceiver, ReceivedSpan
+from proxy_fixtures import (
+    MASTER_KEY,
+    SECRETS,
+    ProxyServer,
+    proxy_config,
+    proxy_env,
+    start_proxy,
+)
+
+GUARDRAIL = textwrap.dedent(
+    """
+    import asyncio
+
+    from fastapi import HTTPException
+    from litellm.integrations.custom_guardrail import CustomGuardrail
+
+
+    class WordGuardrail(CustomGuardrail):
+        async def apply_guardrail(self, inputs, request_data, input_type, logging_obj=None):
+            texts = inputs.get("texts") or []
+            if any("forbidden" in text for text in texts):
+                raise HTTPException(status_code=400, detail={"error": "word not allowed"})
+            old, new = ("darn", "d**n") if input_type == "request" else ("heck", "h**k")
+            if any(old in text for text in texts):
+                inputs["texts"] = [text.replace(old, new) for text in texts]
+            return inputs
+
+
+    class SlowWordGuardrail(WordGuardrail):
+        # takes a while: its during-call span visibly overlaps the model call
+
+        async def apply_guardrail(self, inputs, request_data, input_type, logging_obj=None):
+            await asyncio.sleep(0.3)
+            return await super().apply_guardrail(inputs, request_data, input_type, logging_obj)
+    """
+)
+
+SERVER, INTERNAL = 2, 1
+ERROR = 2
+
+ROUTES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "/chat/completions": lambda text: {
+        "model": "fake",
+        "messages": [{"role": "user", "content": text}],
+    },
+    "/completions": lambda text: {"model": "fake", "prompt": text},
+    "/embeddings": lambda text: {"model": "embedder", "input": text},
+    "/responses": lambda text: {"model": "fake", "input": text},
+    "/v1/messages": lambda text: {
+        "model": "fake",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": text}],
+    },
+    "/images/generations": lambda text: {"model": "imager", "prompt": text},
+}
+
+
+def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
+    config = proxy_config(fake_llm_url, callback=True, custom_auth=True)
+    upstream = {"api_base": fake_llm_url, "api_key": "sk-fake-upstream"}
+    config["model_list"] += [
+        {"model_name": "fake", "litellm_params": {"model": "openai/gpt-4o-mini", **upstream}},
+        {"model_name": "imager", "litellm_params": {"model": "openai/dall-e-3", **upstream}},
+    ]
+    config["guardrails"] = [
+        {
+            "guardrail_name": "word-filter",
+            "litellm_params": {
+                "guardrail": "word_guardrail.WordGuardrail",
+                "mode": ["pre_call", "post_call"],
+                "default_on": True,
+            },
+        },
+        {
+            "guardrail_name": "word-watch",
+            "litellm_params": {
+                "guardrail": "word_guardrail.SlowWordGuardrail",
+                "mode": "during_call",
+                "default_on": True,
+            },
+        },
+    ]
+    return config
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def guarded_proxy(
+    tmp_path_factory: pytest.TempPathFactory, fake_llm: Any, receiver: OtlpReceiver
+) -> Iterator[ProxyServer]:
+    directory: Path = tmp_path_factory.mktemp("proxy-guardrails")
+    (directory / "word_guardrail.py").write_text(GUARDRAIL)
+    env = proxy_env(**receiver.env())
+    proxy = start_proxy(directory, guardrail_config(fake_llm.base_url), env)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def send(
+    proxy: ProxyServer, route: str, text: str, headers: dict[str, str], key: str = MASTER_KEY
+) -> int:
+    """POST ``text`` on ``route``; the HTTP status."""
+    try:
+        proxy.post(route, ROUTES[route](text), key, **headers)
+    except urllib.error.HTTPError as error:
+        return error.code
+    return 200
+
+
+def tree(spans: list[ReceivedSpan]) -> str:
+    """The spans as an indented tree, for assertion messages."""
+    ids = {s.span_id for s in spans}
+    ordered = sorted(spans, key=lambda s: s.start)
+    lines: list[str] = []
+
+    def walk(span: ReceivedSpan, depth: int) -> None:
+        outcome = span.attributes.get("litellm.guardrail.outcome", "")
+        lines.append(f"{'  ' * depth}{span.name} {outcome} status={span.status_code}")
+        for child in (s for s in ordered if s.parent_id == span.span_id):
+            walk(child, depth + 1)
+
+    for span in ordered:
+        if span.parent_id not in ids:
+            walk(span, 0)
+    return "\n".join(lines)
+
+
+class Request:
+    """One request through the proxy and the spans of its trace."""
+
+    def __init__(
+        self,
+        proxy: ProxyServer,
+        receiver: OtlpReceiver,
+        route: str,
+        text: str,
+        caller: bool,
+        key: str = MASTER_KEY,
+    ) -> None:
+        self.caller_span = f"{secrets.randbits(64) or 1:016x}" if caller else ""
+        trace_id = f"{secrets.randbits(128) or 1:032x}"
+        headers = {"traceparent": f"00-{trace_id}-{self.caller_span}-01"} if caller else {}
+        seen = {s.trace_id for s in receiver.spans if s.kind == SERVER}
+        self.status = send(proxy, route, text, headers, key)
+        if not caller:  # one worker, one request at a time: the one new server span
+            servers = receiver.wait(
+                lambda spans: [s for s in spans if s.kind == SERVER and s.trace_id not in seen]
+            )
+            assert len(servers) == 1, servers
+            trace_id = servers[0].trace_id
+        # the server span ends last; and the post-call phase's batch may come after it
+        self.spans = receiver.trace(
+            trace_id,
+            lambda spans: (
+                any(s.kind == SERVER for s in spans)
+                and (self.status != 200 or any(s.name == POST_CALL for s in spans))
+            ),
+        )
+        self.route = route
+
+    def one(self, name: str, **attributes: Any) -> ReceivedSpan:
+        found = [
+            s
+            for s in self.spans
+            if s.name == name and all(s.attributes.get(k) == v for k, v in attributes.items())
+        ]
+        assert len(found) == 1, f"{name} {attributes}:\n{tree(self.spans)}"
+        return found[0]
+
+    def named(self, name: str) -> list[ReceivedSpan]:
+        return [s for s in self.spans if s.name == name]
+
+    def guardrail(self, name: str, mode: str, parent: ReceivedSpan) -> ReceivedSpan:
+        span = self.one(f"guardrail {name}", **{"litellm.guardrail.mode": mode})
+        assert span.kind == INTERNAL
+        assert span.parent_id == parent.span_id, tree(self.spans)
+        assert span.attributes["litellm.guardrail.name"] == name
+        assert parent.start <= span.start <= span.end <= parent.end
+        return span
+
+    def model_call(self) -> list[ReceivedSpan]:
+        return [s for s in self.spans if "gen_ai.operation.name" in s.attributes]
+
+
+def assert_request(request: Request, outcomes: dict[str, str]) -> None:
+    """The span tree of one request: ``outcomes`` maps each mode that ran to its outcome."""
+    spans = request.spans
+    server = next((s for s in spans if s.kind == SERVER), None)
+    assert server is not None, tree(spans)
+    assert server.parent_id == request.caller_span, tree(spans)
+    assert {s.trace_id for s in spans} == {server.trace_id}
+    status = server.attributes.get(
+        "http.response.status_code", server.attributes.get("http.status_code")
+    )
+    assert status == request.status
+    for phase in (AUTH, PRE_CALL):
+        assert request.one(phase).parent_id == server.span_id
+    assert request.one(AUTH).end <= request.one(PRE_CALL).start
+
+    pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
+    assert pre.attributes["litellm.guardrail.outcome"] == outcomes["pre_call"]
+    if outcomes["pre_call"] == "blocked":
+        assert request.status == 400
+        assert pre.status_code == ERROR
+        assert pre.attributes["error.type"] == "fastapi.exceptions.HTTPException"
+        assert request.one(PRE_CALL).status_code == ERROR
+        assert not request.model_call(), tree(spans)
+        assert not request.named(POST_CALL)
+        assert not request.named("guardrail word-watch")
+    else:
+        assert request.status == 200
+        assert pre.status_code != ERROR
+        [call] = request.model_call()
+        routers = [s for s in spans if s.name.startswith("router ")]
+        parents = {server.span_id} | {s.span_id for s in routers if s.parent_id == server.span_id}
+        assert call.parent_id in parents, tree(spans)
+        assert pre.end <= call.start
+        post_phase = request.one(POST_CALL)
+        assert post_phase.parent_id == server.span_id
+        assert call.end <= post_phase.start
+        post = request.guardrail("word-filter", "post_call", post_phase)
+        assert post.attributes["litellm.guardrail.outcome"] == outcomes["post_call"]
+        if "during_call" in outcomes:
+            during = request.one("guardrail word-watch")
+            assert during.parent_id == server.span_id
+            assert during.attributes["litellm.guardrail.mode"] == "during_call"
+            assert during.attributes["litellm.guardrail.outcome"] == outcomes["during_call"]
+            assert during.overlaps(call), "a during-call guardrail runs with the model call"
+        else:
+            assert not request.named("guardrail word-watch")
+    # nothing secret, and no content (capture is off): not even in an error's status
+    text = json.dumps([(s.attributes, s.status_message) for s in spans])
+    for word in (*SECRETS, "forbidden", "darn", "heck", "word not allowed"):
+        assert word not in text, f"{word!r} recorded"
+
+
+AUTH, PRE_CALL, POST_CALL = "proxy auth", "proxy pre_call", "proxy post_call"
+ECHOES = {"/chat/completions", "/responses", "/v1/messages"}
+"""Routes whose upstream answer repeats the request (the fake server's ``echo:``)."""
+NO_DURING_CALL = {"/images/generations"}
+"""Routes where litellm runs no during-call guardrail."""
+
+
+@pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_guardrails_auth_and_hooks_share_the_request_trace(
+    guarded_proxy: ProxyServer, receiver: OtlpReceiver, route: str, caller: bool
+) -> None:
+    during = {} if route in NO_DURING_CALL else {"during_call": "passed"}
+    passing = Request(guarded_proxy, receiver, route, "hello there", caller)
+    assert_request(passing, {"pre_call": "passed", "post_call": "passed", **during})
+
+    blocked = Request(guarded_proxy, receiver, route, "a forbidden word", caller)
+    assert_request(blocked, {"pre_call": "blocked"})
+
+    rewritten = Request(guarded_proxy, receiver, route, "echo: darn it and heck", caller)
+    answer = "modified" if route in ECHOES else "passed"
+    assert_request(rewritten, {"pre_call": "modified", "post_call": answer, **during})
+
+
+def test_a_refused_key_ends_the_auth_span_with_an_error_and_no_key(
+    guarded_proxy: ProxyServer, receiver: OtlpReceiver
+) -> None:
+    key = "sk-unknown-TOPSECRET-5d1a"
+    refused = Request(guarded_proxy, receiver, "/chat/completions", "hello", True, key=key)
+    assert refused.status >= 400  # custom_auth.py raises a plain Exception: litellm says 500
+    server = refused.one("POST /chat/completions")
+    auth = refused.one(AUTH)
+    assert auth.parent_id == server.span_id
+    assert auth.status_code == ERROR
+    assert auth.attributes["error.type"]
+    assert auth.status_message == ""  # an auth error's message may quote the key
+    assert not refused.named(PRE_CALL) and not refused.model_call()
+    text = json.dumps([(s.name, s.attributes, s.status_message) for s in refused.spans])
+    for secret in (key, *SECRETS):
+        assert secret not in text

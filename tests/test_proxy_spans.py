@@ -1,0 +1,71 @@
+"""In-process checks of the proxy spans' wrapping (the proxy end to end is in
+test_proxy_guardrails.py): uninstrument() puts litellm's own functions back, and a
+guardrail's error message is content, recorded only with content capture on.
+
+The proxy server module is not imported here (it starts the proxy's app): the test calls
+what its post-import hook calls, ``_proxy_spans._wrap``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import types
+from typing import Any
+
+import pytest
+from fastapi import HTTPException
+from litellm.integrations.custom_guardrail import CustomGuardrail
+from opentelemetry.trace import StatusCode
+
+from opentelemetry_instrumentation_litellm import _proxy_spans
+
+utils = importlib.import_module("litellm.proxy.utils")
+auth = importlib.import_module("litellm.proxy.auth.user_api_key_auth")
+
+WRAPPED = [
+    (auth, "_user_api_key_auth_builder"),
+    (utils.ProxyLogging, "pre_call_hook"),
+    (utils.ProxyLogging, "post_call_success_hook"),
+    (utils.ProxyLogging, "_execute_guardrail_hook"),
+    (utils.ProxyLogging, "_run_guardrail_with_metrics"),
+]
+
+
+class Blocker(CustomGuardrail):
+    async def async_post_call_success_hook(self, data: Any, user_api_key_dict: Any, response: Any):
+        raise HTTPException(status_code=400, detail={"error": "the answer says forbidden"})
+
+
+def run_post_call(guardrail: CustomGuardrail) -> None:
+    coro = guardrail.async_post_call_success_hook(data={}, user_api_key_dict=None, response={})
+    with pytest.raises(HTTPException):
+        asyncio.run(utils.ProxyLogging._run_guardrail_with_metrics(guardrail, coro, "post_call"))
+
+
+def test_uninstrument_restores_the_proxys_functions(instrument: Any, telemetry: Any) -> None:
+    originals = [vars(owner)[name] for owner, name in WRAPPED]
+    instrumentor = instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    assert not any(
+        vars(owner)[name] is o for (owner, name), o in zip(WRAPPED, originals, strict=True)
+    )
+    run_post_call(Blocker(guardrail_name="blocker"))
+    assert telemetry.only("guardrail blocker").attributes["litellm.guardrail.outcome"] == "blocked"
+
+    instrumentor.uninstrument()
+    assert all(vars(owner)[name] is o for (owner, name), o in zip(WRAPPED, originals, strict=True))
+    run_post_call(Blocker(guardrail_name="blocker"))  # still a staticmethod
+    assert len(telemetry.finished("guardrail ")) == 1
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_a_blocks_message_is_content(instrument: Any, telemetry: Any, capture: bool) -> None:
+    instrument(capture_message_content=capture)
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    run_post_call(Blocker(guardrail_name="blocker"))
+    span = telemetry.only("guardrail blocker")
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "fastapi.exceptions.HTTPException"
+    assert span.attributes["litellm.guardrail.mode"] == "post_call"
+    assert ("forbidden" in (span.status.description or "")) is capture
