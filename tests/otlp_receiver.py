@@ -1,0 +1,139 @@
+"""A local OTLP/HTTP trace receiver for tests: ``POST /v1/traces``, protobuf, decoded.
+
+A small threaded HTTP server on 127.0.0.1 that answers 200 to every
+``ExportTraceServiceRequest`` and keeps its spans, flattened into :class:`ReceivedSpan`
+(with their resource's attributes, so a worker is told apart by ``process.pid``).
+``stop()`` closes the port and ``start()`` binds the same port again: a backend that
+goes down and comes back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+PATH = "/v1/traces"
+
+
+def value(any_value: AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as a Python value (arrays as lists)."""
+    kind = any_value.WhichOneof("value")
+    if kind == "array_value":
+        return [value(v) for v in any_value.array_value.values]
+    if kind == "kvlist_value":
+        return attributes(any_value.kvlist_value.values)
+    return getattr(any_value, kind) if kind else None
+
+
+def attributes(pairs: Any) -> dict[str, Any]:
+    return {pair.key: value(pair.value) for pair in pairs}
+
+
+@dataclass(frozen=True)
+class ReceivedSpan:
+    name: str
+    trace_id: int
+    span_id: int
+    parent_id: int | None
+    kind: int
+    attributes: dict[str, Any]
+    resource: dict[str, Any]
+
+    @property
+    def pid(self) -> Any:
+        return self.resource.get("process.pid")
+
+
+@dataclass
+class OTLPReceiver:
+    """Spans received on ``url``; ``start()``/``stop()`` any number of times, same port."""
+
+    port: int = 0
+    spans: list[ReceivedSpan] = field(default_factory=list)
+    posts: int = 0
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{PATH}"
+
+    def start(self) -> OTLPReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = 404
+                if self.path == PATH:
+                    request = ExportTraceServiceRequest()
+                    request.ParseFromString(body)
+                    receiver._add(request)
+                    status = 200
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _add(self, request: ExportTraceServiceRequest) -> None:
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = attributes(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append(
+                        ReceivedSpan(
+                            name=span.name,
+                            trace_id=int.from_bytes(span.trace_id, "big"),
+                            span_id=int.from_bytes(span.span_id, "big"),
+                            parent_id=int.from_bytes(span.parent_span_id, "big") or None,
+                            kind=span.kind,
+                            attributes=attributes(span.attributes),
+                            resource=resource,
+                        )
+                    )
+        with self._lock:
+            self.posts += 1
+            self.spans.extend(received)
+
+    def snapshot(self) -> list[ReceivedSpan]:
+        with self._lock:
+            return list(self.spans)
+
+    def in_trace(self, trace_id: int) -> list[ReceivedSpan]:
+        return [s for s in self.snapshot() if s.trace_id == trace_id]
+
+    def wait_for(
+        self, condition: Callable[[list[ReceivedSpan]], bool], timeout: float = 30.0
+    ) -> list[ReceivedSpan]:
+        """The spans once ``condition(spans)`` holds, or as they are at ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            spans = self.snapshot()
+            if condition(spans) or time.monotonic() > deadline:
+                return spans
+            time.sleep(0.1)
