@@ -1,8 +1,9 @@
-"""A local OTLP/HTTP trace receiver for tests: ``POST /v1/traces``, protobuf, decoded.
+"""A local OTLP/HTTP receiver for tests: ``POST /v1/traces`` and ``/v1/metrics``, protobuf.
 
 A small threaded HTTP server on 127.0.0.1 that answers 200 to every
 ``ExportTraceServiceRequest`` and keeps its spans, flattened into :class:`ReceivedSpan`
-(with their resource's attributes, so a worker is told apart by ``process.pid``).
+(with their resource's attributes, so a worker is told apart by ``process.pid``), and
+the names of the metrics in every ``ExportMetricsServiceRequest``.
 ``stop()`` closes the port and ``start()`` binds the same port again: a backend that
 goes down and comes back.
 """
@@ -16,12 +17,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 PATH = "/v1/traces"
+METRICS_PATH = "/v1/metrics"
 
 
 def value(any_value: AnyValue) -> Any:
@@ -59,6 +64,7 @@ class OTLPReceiver:
 
     port: int = 0
     spans: list[ReceivedSpan] = field(default_factory=list)
+    metric_names: set[str] = field(default_factory=set)
     posts: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,6 +72,10 @@ class OTLPReceiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{PATH}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{METRICS_PATH}"
 
     def start(self) -> OTLPReceiver:
         receiver = self
@@ -78,6 +88,11 @@ class OTLPReceiver:
                     request = ExportTraceServiceRequest()
                     request.ParseFromString(body)
                     receiver._add(request)
+                    status = 200
+                elif self.path == METRICS_PATH:
+                    metrics = ExportMetricsServiceRequest()
+                    metrics.ParseFromString(body)
+                    receiver._add_metrics(metrics)
                     status = 200
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -119,6 +134,16 @@ class OTLPReceiver:
         with self._lock:
             self.posts += 1
             self.spans.extend(received)
+
+    def _add_metrics(self, request: ExportMetricsServiceRequest) -> None:
+        names = {
+            metric.name
+            for resource_metrics in request.resource_metrics
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+        }
+        with self._lock:
+            self.metric_names |= names
 
     def snapshot(self) -> list[ReceivedSpan]:
         with self._lock:

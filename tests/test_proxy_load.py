@@ -4,7 +4,7 @@ Real proxy processes switched on by config.yaml alone (``litellm_settings.callba
 exporting OTLP/HTTP protobuf to a receiver in this process (otlp_receiver.py), the model
 answering with ``mock_response``. Two proxies: ``loaded_proxy`` (two workers, a short
 batch delay) serves the load, probe, worker and outage tests in turn; the SIGTERM test
-starts its own with a one-minute batch delay.
+starts its own with a one-minute batch delay and, as by default, no metrics exporter.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def complete(caller: Caller, spans: list[ReceivedSpan]) -> bool:
     return "POST /chat/completions" in names and "chat gpt-4o-mini" in names
 
 
-def arrived(receiver: OTLPReceiver, callers: list[Caller], timeout: float = 30) -> list[ReceivedSpan]:
+def arrived(
+    receiver: OTLPReceiver, callers: list[Caller], timeout: float = 30
+) -> list[ReceivedSpan]:
     """The received spans, once every caller's request has its server and litellm spans."""
     return receiver.wait_for(lambda spans: all(complete(c, spans) for c in callers), timeout)
 
@@ -92,6 +94,11 @@ def assert_one_request_tree(caller: Caller, spans: list[ReceivedSpan]) -> Receiv
     assert ancestor == server.span_id, "the litellm span is not below the server span"
     assert chats[0].pid == server.pid  # one worker served it all
     return server
+
+
+def message_spans(spans: list[ReceivedSpan], kind: str) -> list[ReceivedSpan]:
+    """The ASGI instrumentation's per-message spans (``http send``/``http receive``)."""
+    return [s for s in spans if s.name.endswith(f"http {kind}")]
 
 
 def assert_no_duplicates(spans: list[ReceivedSpan]) -> None:
@@ -117,6 +124,10 @@ def loaded_proxy(
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/protobuf",
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
         OTEL_BSP_SCHEDULE_DELAY="200",
+        OTEL_METRICS_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="http/protobuf",
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=receiver.metrics_url,
+        OTEL_METRIC_EXPORT_INTERVAL="500",
     )
     config = proxy_config(fake_llm.base_url, callback=True, custom_auth=False)
     proxy = start_proxy(tmp_path_factory.mktemp("proxy-load"), config, env, workers=2)
@@ -139,6 +150,21 @@ def test_load_loses_nothing_and_duplicates_nothing(
     for caller in callers:
         assert_one_request_tree(caller, spans)
     assert_no_duplicates(spans)
+    assert not message_spans(spans, "send") + message_spans(spans, "receive")
+
+
+def test_metrics_are_recorded_when_an_exporter_is_configured(
+    loaded_proxy: ProxyServer, receiver: OTLPReceiver
+):
+    """Without a metrics exporter the proxy's instrumentations get a no-op meter provider
+    (measuring for nothing cost CPU); with one, the HTTP server's and litellm's metrics
+    both arrive."""
+    ask(loaded_proxy, Caller())
+    deadline = time.monotonic() + 20
+    wanted = {"http.server.duration", "gen_ai.client.operation.duration"}
+    while not wanted <= receiver.metric_names and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert wanted <= receiver.metric_names, receiver.metric_names
 
 
 def test_probes_are_untraced_by_default(loaded_proxy: ProxyServer, receiver: OTLPReceiver):
@@ -194,23 +220,40 @@ def test_sigterm_flushes_what_the_batch_processor_holds(
     tmp_path: Path, receiver: OTLPReceiver, fake_llm: Any
 ):
     """Spans held for a minute by the batch processor reach the receiver when the proxy gets
-    SIGTERM: none before it, all after it, each once."""
+    SIGTERM: none before it, all after it, each once. This proxy names its own URLs to
+    exclude (``OTEL_PYTHON_FASTAPI_EXCLUDED_URLS``), so its probes are traced too, and
+    records the ASGI ``send`` message spans (one per streamed chunk)."""
     env = proxy_env(
         OTEL_TRACES_EXPORTER="otlp",
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/protobuf",
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
         OTEL_BSP_SCHEDULE_DELAY="60000",
+        OTEL_PYTHON_FASTAPI_EXCLUDED_URLS="/metrics",
+        OTEL_INSTRUMENTATION_LITELLM_PROXY_EXCLUDE_SPANS="receive",
     )
     config = proxy_config(fake_llm.base_url, callback=True, custom_auth=False)
     proxy = start_proxy(tmp_path, config, env)
     try:
         callers = [Caller(stream=i % 2 == 1) for i in range(8)]
         ask_all(proxy, callers, clients=4)
+        prober = Caller()
+        probe = urllib.request.Request(f"{proxy.url}/health/readiness", headers=prober.headers)
+        with urllib.request.urlopen(probe, timeout=10) as answer:
+            assert answer.status == 200
         time.sleep(1.0)
-        assert not [s for c in callers for s in receiver.in_trace(c.trace_id)], "not held back"
+        held = [s for c in [*callers, prober] for s in receiver.in_trace(c.trace_id)]
+        assert not held, "the spans were not held back"
     finally:
         proxy.stop()
     spans = arrived(receiver, callers, 5)
     for caller in callers:
         assert_one_request_tree(caller, spans)
     assert_no_duplicates(spans)
+    for caller in callers:
+        sends = message_spans([s for s in spans if s.trace_id == caller.trace_id], "send")
+        # the response's start and body; a stream's body comes in several chunks
+        assert len(sends) >= (3 if caller.stream else 2), [s.name for s in sends]
+    assert not message_spans(spans, "receive")
+    probes = [s for s in receiver.in_trace(prober.trace_id) if s.kind == SERVER]
+    assert [s.name for s in probes] == ["GET /health/readiness"]
+    assert probes[0].parent_id == prober.span_id
