@@ -77,6 +77,14 @@ class OTLPReceiver:
     def metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{METRICS_PATH}"
 
+    def exporter_env(self) -> dict[str, str]:
+        """The SDK's variables that export traces over OTLP/HTTP protobuf to this receiver."""
+        return {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.url,
+        }
+
     def start(self) -> OTLPReceiver:
         receiver = self
 

@@ -120,9 +120,7 @@ def loaded_proxy(
     tmp_path_factory: pytest.TempPathFactory, receiver: OTLPReceiver, fake_llm: Any
 ) -> Iterator[ProxyServer]:
     env = proxy_env(
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/protobuf",
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
+        **receiver.exporter_env(),
         OTEL_BSP_SCHEDULE_DELAY="200",
         OTEL_METRICS_EXPORTER="otlp",
         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="http/protobuf",
@@ -224,9 +222,7 @@ def test_sigterm_flushes_what_the_batch_processor_holds(
     exclude (``OTEL_PYTHON_FASTAPI_EXCLUDED_URLS``), so its probes are traced too, and
     records the ASGI ``send`` message spans (one per streamed chunk)."""
     env = proxy_env(
-        OTEL_TRACES_EXPORTER="otlp",
-        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/protobuf",
-        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=receiver.url,
+        **receiver.exporter_env(),
         OTEL_BSP_SCHEDULE_DELAY="60000",
         OTEL_PYTHON_FASTAPI_EXCLUDED_URLS="/metrics",
         OTEL_INSTRUMENTATION_LITELLM_PROXY_EXCLUDE_SPANS="receive",
