@@ -17,7 +17,8 @@ first request is served. Importing this module is therefore the hook; it calls
    default ``litellm-proxy``; the OTLP, sampler and resource variables), unless the process
    already has a tracer provider (``opentelemetry-instrument``, or code of yours). Set up
    so, without a metrics exporter, the instrumentations record no metrics: the SDK's
-   meter provider without a reader would still build every measurement, for nothing;
+   meter provider without a reader would still build every measurement, for nothing. Spans
+   an outage of the backend cost are counted, in one warning when export resumes;
 2. instruments litellm with :class:`LiteLLMInstrumentor`, unless it already is;
 3. instruments the proxy's FastAPI app with ``opentelemetry-instrumentation-fastapi``, if
    installed and not done already, so each request gets an HTTP server span and an incoming
@@ -109,9 +110,15 @@ def _configure_sdk() -> bool:
             "environment: pip install 'otel-genai-litellm[proxy]'"
         ) from error
 
+    from opentelemetry_instrumentation_litellm._export_report import reporting_batch_processor
+
     os.environ.setdefault("OTEL_TRACES_EXPORTER", "otlp")  # the specification's default
     resource = {} if _has_service_name() else {"service.name": DEFAULT_SERVICE_NAME}
-    OpenTelemetryConfigurator().configure(resource_attributes=resource)
+    OpenTelemetryConfigurator().configure(
+        resource_attributes=resource,
+        # batches as by default; spans lost while the backend is down: one warning per outage
+        export_span_processor=reporting_batch_processor,
+    )
     return True
 
 
