@@ -1,8 +1,11 @@
-"""A tiny OTLP/HTTP (protobuf) trace receiver for tests: what a proxy process exported.
+"""A local OTLP/HTTP receiver for tests: ``POST /v1/traces`` and ``/v1/metrics``, protobuf.
 
-``OtlpReceiver`` serves ``POST /v1/traces`` on a free 127.0.0.1 port in a thread and keeps
-every span it was sent as a :class:`ReceivedSpan`. Point a child process at it with
-:meth:`OtlpReceiver.env` (``OTEL_TRACES_EXPORTER=otlp`` over ``http/protobuf``).
+A small threaded HTTP server on 127.0.0.1 that answers 200 to every
+``ExportTraceServiceRequest`` and keeps its spans, flattened into :class:`ReceivedSpan`
+(with their resource's attributes, so a worker is told apart by ``process.pid``), and
+the names of the metrics in every ``ExportMetricsServiceRequest``.
+``stop()`` closes the port and ``start()`` binds the same port again: a backend that
+goes down and comes back.
 """
 
 from __future__ import annotations
@@ -10,56 +13,96 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+)
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from mlflow_fixtures import free_port
+PATH = "/v1/traces"
+METRICS_PATH = "/v1/metrics"
 
 
-def _value(value: AnyValue) -> Any:
-    kind = value.WhichOneof("value")
+def value(any_value: AnyValue) -> Any:
+    """An OTLP ``AnyValue`` as a Python value (arrays as lists)."""
+    kind = any_value.WhichOneof("value")
     if kind == "array_value":
-        return [_value(item) for item in value.array_value.values]
+        return [value(v) for v in any_value.array_value.values]
     if kind == "kvlist_value":
-        return {item.key: _value(item.value) for item in value.kvlist_value.values}
-    return getattr(value, kind) if kind else None
+        return attributes(any_value.kvlist_value.values)
+    return getattr(any_value, kind) if kind else None
+
+
+def attributes(pairs: Any) -> dict[str, Any]:
+    return {pair.key: value(pair.value) for pair in pairs}
 
 
 @dataclass(frozen=True)
 class ReceivedSpan:
     name: str
-    trace_id: str
-    span_id: str
-    parent_id: str
+    trace_id: int
+    span_id: int
+    parent_id: int | None
     kind: int
-    """OTLP's ``SpanKind``: 1 internal, 2 server, 3 client."""
-    start: int
-    end: int
     attributes: dict[str, Any]
-    status_code: int
-    """OTLP's ``StatusCode``: 0 unset, 1 ok, 2 error."""
-    status_message: str
+    resource: dict[str, Any]
 
-    def overlaps(self, other: ReceivedSpan) -> bool:
-        return self.start < other.end and other.start < self.end
+    @property
+    def pid(self) -> Any:
+        return self.resource.get("process.pid")
 
 
-class OtlpReceiver:
-    def __init__(self) -> None:
-        self.spans: list[ReceivedSpan] = []
-        self.bodies: list[bytes] = []
-        self._lock = threading.Lock()
+@dataclass
+class OTLPReceiver:
+    """Spans received on ``url``; ``start()``/``stop()`` any number of times, same port."""
+
+    port: int = 0
+    spans: list[ReceivedSpan] = field(default_factory=list)
+    metric_names: set[str] = field(default_factory=set)
+    posts: int = 0
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{PATH}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{METRICS_PATH}"
+
+    def exporter_env(self) -> dict[str, str]:
+        """The SDK's variables that export traces over OTLP/HTTP protobuf to this receiver."""
+        return {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.url,
+        }
+
+    def start(self) -> OTLPReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver._receive(body)
-                self.send_response(200)
+                status = 404
+                if self.path == PATH:
+                    request = ExportTraceServiceRequest()
+                    request.ParseFromString(body)
+                    receiver._add(request)
+                    status = 200
+                elif self.path == METRICS_PATH:
+                    metrics = ExportMetricsServiceRequest()
+                    metrics.ParseFromString(body)
+                    receiver._add_metrics(metrics)
+                    status = 200
+                self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -67,71 +110,63 @@ class OtlpReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.port = free_port()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def _receive(self, body: bytes) -> None:
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        spans = [
-            ReceivedSpan(
-                name=span.name,
-                trace_id=span.trace_id.hex(),
-                span_id=span.span_id.hex(),
-                parent_id=span.parent_span_id.hex(),
-                kind=span.kind,
-                start=span.start_time_unix_nano,
-                end=span.end_time_unix_nano,
-                attributes={a.key: _value(a.value) for a in span.attributes},
-                status_code=span.status.code,
-                status_message=span.status.message,
-            )
-            for resource_spans in request.resource_spans
-            for scope_spans in resource_spans.scope_spans
-            for span in scope_spans.spans
-        ]
-        with self._lock:
-            self.bodies.append(body)
-            self.spans.extend(spans)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1/traces"
-
-    def env(self) -> dict[str, str]:
-        return {
-            "OTEL_TRACES_EXPORTER": "otlp",
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": self.endpoint,
-            "OTEL_BSP_SCHEDULE_DELAY": "100",
-        }
-
-    def trace(
-        self, trace_id: str, until: Callable[[list[ReceivedSpan]], bool], timeout: float = 20.0
-    ) -> list[ReceivedSpan]:
-        """The spans of ``trace_id`` received so far, once ``until`` holds for them."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                spans = [s for s in self.spans if s.trace_id == trace_id]
-            if until(spans) or time.monotonic() > deadline:
-                return spans
-            time.sleep(0.1)
-
-    def wait(
-        self, select: Callable[[list[ReceivedSpan]], list[ReceivedSpan]], timeout: float = 20.0
-    ) -> list[ReceivedSpan]:
-        """``select(all spans received)``, once it is not empty (or the timeout passed)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                found = select(list(self.spans))
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.1)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _add(self, request: ExportTraceServiceRequest) -> None:
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = attributes(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append(
+                        ReceivedSpan(
+                            name=span.name,
+                            trace_id=int.from_bytes(span.trace_id, "big"),
+                            span_id=int.from_bytes(span.span_id, "big"),
+                            parent_id=int.from_bytes(span.parent_span_id, "big") or None,
+                            kind=span.kind,
+                            attributes=attributes(span.attributes),
+                            resource=resource,
+                        )
+                    )
+        with self._lock:
+            self.posts += 1
+            self.spans.extend(received)
+
+    def _add_metrics(self, request: ExportMetricsServiceRequest) -> None:
+        names = {
+            metric.name
+            for resource_metrics in request.resource_metrics
+            for scope_metrics in resource_metrics.scope_metrics
+            for metric in scope_metrics.metrics
+        }
+        with self._lock:
+            self.metric_names |= names
+
+    def snapshot(self) -> list[ReceivedSpan]:
+        with self._lock:
+            return list(self.spans)
+
+    def in_trace(self, trace_id: int) -> list[ReceivedSpan]:
+        return [s for s in self.snapshot() if s.trace_id == trace_id]
+
+    def wait_for(
+        self, condition: Callable[[list[ReceivedSpan]], bool], timeout: float = 30.0
+    ) -> list[ReceivedSpan]:
+        """The spans once ``condition(spans)`` holds, or as they are at ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            spans = self.snapshot()
+            if condition(spans) or time.monotonic() > deadline:
+                return spans
+            time.sleep(0.1)

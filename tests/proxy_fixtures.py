@@ -25,7 +25,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,8 +206,11 @@ def start_proxy(
     *,
     wrapper: bool = False,
     workers: int = 1,
+    launcher: Sequence[str] = (),
+    timeout: float = STARTUP_TIMEOUT,
 ) -> ProxyServer:
-    """Write ``config`` (and custom_auth.py) to ``directory``; start the proxy; wait for it."""
+    """Write ``config`` (and custom_auth.py) to ``directory``; start the proxy (behind
+    ``launcher``, e.g. valgrind, if given); wait ``timeout`` seconds at most for it."""
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
@@ -217,6 +220,7 @@ def start_proxy(
     command += ["--host", "127.0.0.1", "--port", str(port), "--num_workers", str(workers)]
     if wrapper:  # without "--" the wrapper's own parser would take --config
         command = [str(BIN / "opentelemetry-instrument"), "--", *command]
+    command = [*launcher, *command]
     log_path = directory / "proxy.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -228,7 +232,7 @@ def start_proxy(
             start_new_session=True,
         )
     proxy = ProxyServer(port, process, log_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         # /health answers once one worker is up; every worker logs its startup
         if proxy.healthy() and proxy.log(tail=None).count(STARTED) >= workers:
@@ -236,7 +240,7 @@ def start_proxy(
         time.sleep(0.25)
     proxy.stop()
     raise RuntimeError(
-        f"LiteLLM proxy {command} was not healthy within {STARTUP_TIMEOUT:.0f}s "
+        f"LiteLLM proxy {command} was not healthy within {timeout:.0f}s "
         f"(exit code {process.returncode}). Its output:\n{proxy.log()}"
     )
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from otlp_receiver import OtlpReceiver, ReceivedSpan
+from guardrail_receiver import OtlpReceiver, ReceivedSpan
 from proxy_fixtures import (
     MASTER_KEY,
     SECRETS,

@@ -16,13 +16,17 @@ first request is served. Importing this module changes nothing; asking it for ``
    ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL``, itself default ``http/protobuf``;
    ``OTEL_METRICS_EXPORTER`` / ``OTEL_LOGS_EXPORTER``, default none; ``OTEL_SERVICE_NAME``,
    default ``litellm-proxy``; the OTLP, sampler and resource variables), unless the process
-   already has a tracer provider (``opentelemetry-instrument``, or code of yours);
+   already has a tracer provider (``opentelemetry-instrument``, or code of yours). Set up
+   so, without a metrics exporter, the instrumentations record no metrics: the SDK's
+   meter provider without a reader would still build every measurement, for nothing. Spans
+   an outage of the backend cost are counted, in one warning when export resumes;
 2. instruments litellm with :class:`LiteLLMInstrumentor`, unless it already is;
 3. instruments the proxy's FastAPI app with ``opentelemetry-instrumentation-fastapi``, if
    installed and not done already, so each request gets an HTTP server span and an incoming
    W3C ``traceparent`` header makes the proxy's spans part of the caller's trace. The
    liveness and readiness probes are not traced unless ``OTEL_PYTHON_FASTAPI_EXCLUDED_URLS``
-   (or ``OTEL_PYTHON_EXCLUDED_URLS``) says otherwise;
+   (or ``OTEL_PYTHON_EXCLUDED_URLS``) says otherwise, nor is each ASGI message (a span per
+   streamed chunk) unless ``OTEL_INSTRUMENTATION_LITELLM_PROXY_EXCLUDE_SPANS`` says otherwise;
 4. flushes the providers at the end of the proxy's shutdown (after in-flight requests
    finished), see :mod:`opentelemetry_instrumentation_litellm._shutdown`: uvicorn's
    SIGTERM handling skips ``atexit``, where the SDK would flush. The instrumentor does this
@@ -45,13 +49,14 @@ import threading
 from typing import Any, Final
 
 from litellm.integrations.custom_logger import CustomLogger
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 
 from opentelemetry_instrumentation_litellm import _shutdown, _upstream
 from opentelemetry_instrumentation_litellm.instrumentor import LiteLLMInstrumentor
 
 __all__ = [
     "DEFAULT_SERVICE_NAME",
+    "EXCLUDE_SPANS_VARIABLE",
     "PROBE_URLS",
     "OpenTelemetryProxyCallback",
     "instrument_proxy",
@@ -66,6 +71,11 @@ PROBE_URLS: Final = "/health/liveliness,/health/liveness,/health/readiness"
 """Not traced by default: an orchestrator calls them every few seconds, on every worker."""
 
 _EXCLUDED_URLS_VARIABLES: Final = ("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", "OTEL_PYTHON_EXCLUDED_URLS")
+
+EXCLUDE_SPANS_VARIABLE: Final = "OTEL_INSTRUMENTATION_LITELLM_PROXY_EXCLUDE_SPANS"
+"""The ASGI instrumentation's per-message spans left out, ``receive,send`` by default; empty
+records both (one ``http send`` span per streamed chunk)."""
+_ASGI_MESSAGE_SPANS: Final = ("receive", "send")
 
 _lock = threading.Lock()
 _done = False
@@ -96,11 +106,13 @@ def _traces_exporter_names(traces_exporter: str | None) -> list[str]:
     return [otlp_exporter_name() if name == OTLP else name]
 
 
-def _configure_sdk(traces_exporter: str | None) -> None:
-    """Set up the global providers from the environment, unless a tracer provider is set."""
+def _configure_sdk(traces_exporter: str | None) -> bool:
+    """Set up the global providers from the environment, unless a tracer provider is set.
+
+    Whether it did."""
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         _logger.debug("A tracer provider is already set (opentelemetry-instrument?): using it")
-        return
+        return False
     # The configurator opentelemetry-instrument uses, without the distro's other defaults
     # (it would also export metrics and logs over OTLP, to a collector that may not exist).
     try:
@@ -111,14 +123,41 @@ def _configure_sdk(traces_exporter: str | None) -> None:
             "environment: pip install 'otel-genai-litellm[proxy]'"
         ) from error
 
+    from opentelemetry_instrumentation_litellm._export_report import reporting_batch_processor
+
     resource = {} if _has_service_name() else {"service.name": DEFAULT_SERVICE_NAME}
     OpenTelemetryConfigurator().configure(  # keywords: see _upstream.CONFIGURATOR_KEYWORDS
         trace_exporter_names=_traces_exporter_names(traces_exporter),
         resource_attributes=resource,
+        # batches as by default; spans lost while the backend is down: one warning per outage
+        export_span_processor=reporting_batch_processor,
     )
+    return True
 
 
-def _instrument_app(app: Any) -> None:
+def _exports_metrics() -> bool:
+    names = os.environ.get("OTEL_METRICS_EXPORTER", "").split(",")
+    return any(name.strip() not in ("", "none") for name in names)
+
+
+def _instrumentation_providers(configured: bool) -> dict[str, Any]:
+    """Providers for the instrumentations: a no-op meter provider when this module set up
+    the SDK without a metrics exporter (the configurator installs a meter provider anyway,
+    and one without readers still builds each measurement: ~1% of the proxy's instructions
+    per request); otherwise the global ones."""
+    if configured and not _exports_metrics():
+        return {"meter_provider": metrics.NoOpMeterProvider()}
+    return {}
+
+
+def _excluded_spans() -> list[str]:
+    raw = os.environ.get(EXCLUDE_SPANS_VARIABLE)
+    if raw is None:
+        return list(_ASGI_MESSAGE_SPANS)
+    return [name for name in (n.strip() for n in raw.split(",")) if name in _ASGI_MESSAGE_SPANS]
+
+
+def _instrument_app(app: Any, providers: dict[str, Any]) -> None:
     """Give the proxy's FastAPI app HTTP server spans and W3C trace context propagation."""
     try:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -135,7 +174,8 @@ def _instrument_app(app: Any) -> None:
         app,
         excluded_urls=None if configured else PROBE_URLS,  # None: the variables' value
         # No span per ASGI message: a streamed answer would otherwise get one per chunk.
-        exclude_spans=["receive", "send"],
+        exclude_spans=_excluded_spans(),
+        **providers,
     )
     # Starlette builds its middleware stack on the app's first ASGI call, which is the
     # startup now running this code: the next request must build it again, with
@@ -158,17 +198,19 @@ def instrument_proxy(*, traces_exporter: str | None = None) -> None:
             return
         _done = True
         disabled = _disabled_instrumentations()
+        configured = False
         try:
-            _configure_sdk(traces_exporter)
+            configured = _configure_sdk(traces_exporter)
         except Exception:
             _logger.exception("OpenTelemetry SDK setup failed: the proxy runs without exporting")
         try:
+            providers = _instrumentation_providers(configured)
             instrumentor = LiteLLMInstrumentor()
             if "litellm" not in disabled and not instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.instrument()
+                instrumentor.instrument(**providers)
             server = sys.modules.get(_shutdown.PROXY_SERVER_MODULE)  # never imported by us
             if server is not None and "fastapi" not in disabled:
-                _instrument_app(server.app)
+                _instrument_app(server.app, providers)
             _shutdown.enable()  # also when litellm's instrumentation is disabled
         except Exception:
             _logger.exception("Instrumenting the LiteLLM proxy failed")
