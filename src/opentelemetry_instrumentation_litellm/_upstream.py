@@ -183,8 +183,8 @@ PROXY_GUARDRAIL_WITH_METRICS: Final = "_run_guardrail_with_metrics"
 # --- opentelemetry-distro -------------------------------------------------------------
 # Why: ``OpenTelemetryConfigurator().configure(**kwargs)`` is public, but the keyword
 # names it forwards (``trace_exporter_names``, ``resource_attributes``,
-# ``export_span_processor``: a factory of the batch processor, see ``_export_report``) are those of the
-# SDK's private ``opentelemetry.sdk._configuration._initialize_components``.
+# ``export_span_processor``: a factory of the batch processor, see ``_export_report``) are
+# those of the SDK's private ``opentelemetry.sdk._configuration._initialize_components``.
 # Public replacement: the SDK's declarative configuration (``OTEL_CONFIG_FILE``).
 CONFIGURATOR_KEYWORDS: Final = (
     "trace_exporter_names",
