@@ -27,6 +27,7 @@ from opentelemetry.util.genai.stream import (
 from opentelemetry.util.genai.types import OutputMessage
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import (
     ContentPolicy,
@@ -356,11 +357,19 @@ class _TracedStream:
     _self_invocation: Any
     _self_state: StreamState
     _self_policy: ContentPolicy
+    _self_cost: CostMetric | None
     __wrapped__: Any
 
-    def _start_telemetry(self, invocation: Any, policy: ContentPolicy, state: StreamState) -> None:
+    def _start_telemetry(
+        self,
+        invocation: Any,
+        policy: ContentPolicy,
+        state: StreamState,
+        cost: CostMetric | None,
+    ) -> None:
         self._self_state = state
         self._self_policy = policy
+        self._self_cost = cost
         # The caller gets control back: the span is current again only while
         # litellm produces a chunk (the stream wrapper activates it per read).
         invocation.suspend()
@@ -387,6 +396,8 @@ class _TracedStream:
             stop(invocation)
         else:
             fail(invocation, error)
+        if self._self_cost is not None:
+            self._self_cost.record(invocation)
 
     def _finish_closed(self) -> None:
         """The consumer closed the stream: a success only if the provider had finished."""
@@ -402,10 +413,15 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
     """A stream a sync litellm function returned (``completion(..., stream=True)``), traced."""
 
     def __init__(
-        self, stream: Any, invocation: Any, policy: ContentPolicy, state: StreamState
+        self,
+        stream: Any,
+        invocation: Any,
+        policy: ContentPolicy,
+        state: StreamState,
+        cost: CostMetric | None = None,
     ) -> None:
         super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state)
+        self._start_telemetry(invocation, policy, state, cost)
 
     def close(self) -> None:
         with self._execution_context():
@@ -433,10 +449,15 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
     """A stream an async litellm function returned (``acompletion(..., stream=True)``), traced."""
 
     def __init__(
-        self, stream: Any, invocation: Any, policy: ContentPolicy, state: StreamState
+        self,
+        stream: Any,
+        invocation: Any,
+        policy: ContentPolicy,
+        state: StreamState,
+        cost: CostMetric | None = None,
     ) -> None:
         super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state)
+        self._start_telemetry(invocation, policy, state, cost)
 
     async def aclose(self) -> None:
         with self._execution_context():

@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry.util.genai.handler import TelemetryHandler
 
+from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
@@ -46,10 +47,12 @@ def make_wrapper(
     handler: TelemetryHandler,
     names: tuple[str, ...],
     policy: ContentPolicy,
+    cost: CostMetric | None = None,
 ) -> Callable[..., Any]:
     """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
-    ``names`` are the positional parameter names of the wrapped function.
+    ``names`` are the positional parameter names of the wrapped function; ``cost``
+    records ``gen_ai.usage.cost`` when litellm priced the call.
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
@@ -89,7 +92,8 @@ def make_wrapper(
     def finish(invocation: Any, result: Any) -> Any:
         if operation.stream_state is not None and _is_stream(result):
             try:
-                return stream_class(result, invocation, policy, operation.stream_state(capture))
+                state = operation.stream_state(capture)
+                return stream_class(result, invocation, policy, state, cost)
             except Exception:
                 _logger.debug("litellm instrumentation: could not wrap a stream", exc_info=True)
                 stop(invocation)
@@ -101,6 +105,8 @@ def make_wrapper(
         except Exception:
             _logger.debug("litellm instrumentation: could not read the response", exc_info=True)
         stop(invocation)
+        if cost is not None:
+            cost.record(invocation)
         return result
 
     if entry.is_async:
