@@ -27,7 +27,7 @@ from opentelemetry.util.genai.stream import (
 from opentelemetry.util.genai.types import OutputMessage
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
-from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
+from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import (
     ContentPolicy,
@@ -357,7 +357,7 @@ class _TracedStream:
     _self_invocation: Any
     _self_state: StreamState
     _self_policy: ContentPolicy
-    _self_cost: CostMetric | None
+    _self_extras: CallExtras | None
     __wrapped__: Any
 
     def _start_telemetry(
@@ -365,11 +365,11 @@ class _TracedStream:
         invocation: Any,
         policy: ContentPolicy,
         state: StreamState,
-        cost: CostMetric | None,
+        extras: CallExtras | None,
     ) -> None:
         self._self_state = state
         self._self_policy = policy
-        self._self_cost = cost
+        self._self_extras = extras
         # The caller gets control back: the span is current again only while
         # litellm produces a chunk (the stream wrapper activates it per read).
         invocation.suspend()
@@ -393,11 +393,9 @@ class _TracedStream:
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
         if error is None:
-            stop(invocation)
+            stop(invocation, self._self_extras)
         else:
-            fail(invocation, error)
-        if self._self_cost is not None:
-            self._self_cost.record(invocation)
+            fail(invocation, error, self._self_extras)
 
     def _finish_closed(self) -> None:
         """The consumer closed the stream: a success only if the provider had finished."""
@@ -418,10 +416,10 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
         invocation: Any,
         policy: ContentPolicy,
         state: StreamState,
-        cost: CostMetric | None = None,
+        extras: CallExtras | None = None,
     ) -> None:
         super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state, cost)
+        self._start_telemetry(invocation, policy, state, extras)
 
     def close(self) -> None:
         with self._execution_context():
@@ -454,10 +452,10 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
         invocation: Any,
         policy: ContentPolicy,
         state: StreamState,
-        cost: CostMetric | None = None,
+        extras: CallExtras | None = None,
     ) -> None:
         super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state, cost)
+        self._start_telemetry(invocation, policy, state, extras)
 
     async def aclose(self) -> None:
         with self._execution_context():

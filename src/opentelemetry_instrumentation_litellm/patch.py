@@ -18,7 +18,7 @@ from typing import Any
 
 from opentelemetry.util.genai.handler import TelemetryHandler
 
-from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
+from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
@@ -47,12 +47,12 @@ def make_wrapper(
     handler: TelemetryHandler,
     names: tuple[str, ...],
     policy: ContentPolicy,
-    cost: CostMetric | None = None,
+    extras: CallExtras | None = None,
 ) -> Callable[..., Any]:
     """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
-    ``names`` are the positional parameter names of the wrapped function; ``cost``
-    records ``gen_ai.usage.cost`` when litellm priced the call.
+    ``names`` are the positional parameter names of the wrapped function; ``extras``
+    adds what ``instrument()`` options switched on (cost metric, OpenInference).
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
@@ -93,10 +93,10 @@ def make_wrapper(
         if operation.stream_state is not None and _is_stream(result):
             try:
                 state = operation.stream_state(capture)
-                return stream_class(result, invocation, policy, state, cost)
+                return stream_class(result, invocation, policy, state, extras)
             except Exception:
                 _logger.debug("litellm instrumentation: could not wrap a stream", exc_info=True)
-                stop(invocation)
+                stop(invocation, extras)
                 return result
         try:
             operation.read_response(invocation, result)
@@ -104,9 +104,7 @@ def make_wrapper(
                 operation.output_content(invocation, result, policy)
         except Exception:
             _logger.debug("litellm instrumentation: could not read the response", exc_info=True)
-        stop(invocation)
-        if cost is not None:
-            cost.record(invocation)
+        stop(invocation, extras)
         return result
 
     if entry.is_async:
@@ -123,7 +121,7 @@ def make_wrapper(
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as error:
-                fail(invocation, error)
+                fail(invocation, error, extras)
                 raise
             finally:
                 _INSIDE_CALL.reset(token)
@@ -141,7 +139,7 @@ def make_wrapper(
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as error:
-            fail(invocation, error)
+            fail(invocation, error, extras)
             raise
         finally:
             _INSIDE_CALL.reset(token)
