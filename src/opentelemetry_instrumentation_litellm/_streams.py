@@ -360,13 +360,15 @@ class _TracedStream:
     _self_extras: CallExtras | None
     __wrapped__: Any
 
-    def _start_telemetry(
+    def __init__(
         self,
+        stream: Any,
         invocation: Any,
         policy: ContentPolicy,
         state: StreamState,
-        extras: CallExtras | None,
+        extras: CallExtras | None = None,
     ) -> None:
+        super().__init__(stream, invocation)  # util-genai's Sync/AsyncStreamWrapper
         self._self_state = state
         self._self_policy = policy
         self._self_extras = extras
@@ -410,17 +412,6 @@ class _TracedStream:
 class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
     """A stream a sync litellm function returned (``completion(..., stream=True)``), traced."""
 
-    def __init__(
-        self,
-        stream: Any,
-        invocation: Any,
-        policy: ContentPolicy,
-        state: StreamState,
-        extras: CallExtras | None = None,
-    ) -> None:
-        super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state, extras)
-
     def close(self) -> None:
         with self._execution_context():
             try:
@@ -445,17 +436,6 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
 
 class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
     """A stream an async litellm function returned (``acompletion(..., stream=True)``), traced."""
-
-    def __init__(
-        self,
-        stream: Any,
-        invocation: Any,
-        policy: ContentPolicy,
-        state: StreamState,
-        extras: CallExtras | None = None,
-    ) -> None:
-        super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state, extras)
 
     async def aclose(self) -> None:
         with self._execution_context():
