@@ -3,11 +3,17 @@
 #   bash scripts/dev.sh demo [ARGS...]   trace a small mock litellm app (no API key, no server)
 #   bash scripts/dev.sh test [PYTEST ARGS...]   run the test suite
 #   bash scripts/dev.sh lint             ruff
-# Everything is installed into .venv from the pinned constraints.txt, once.
+#   bash scripts/dev.sh test-phoenix [PYTEST ARGS...]   the Arize Phoenix integration test
+# Everything is installed into .venv from the pinned constraints.txt, once. Phoenix cannot
+# share that venv (it needs openai>=3, litellm openai<3): test-phoenix installs it into its
+# own .venv-phoenix (about 150 packages, a few minutes the first time) and runs `phoenix
+# serve` from there as a separate process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
+PHOENIX_VENV="${PHOENIX_VENV:-.venv-phoenix}"
+PHOENIX_VERSION="20.26.1"  # runs on Python 3.11 here; 20.3.0 crashes at start
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -25,6 +31,18 @@ ensure_venv() {
   echo "$want" > "$stamp"
 }
 
+ensure_phoenix() {
+  local stamp="$PHOENIX_VENV/.installed"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$PHOENIX_VERSION" ]]; then
+    return
+  fi
+  echo "==> installing arize-phoenix $PHOENIX_VERSION into $PHOENIX_VENV (a few minutes)" >&2
+  python3 -m venv "$PHOENIX_VENV"
+  "$PHOENIX_VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$PHOENIX_VENV/bin/python" -m pip install --quiet "arize-phoenix==$PHOENIX_VERSION"
+  echo "$PHOENIX_VERSION" > "$stamp"
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -37,13 +55,19 @@ case "$cmd" in
     ensure_venv
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
+  test-phoenix)
+    ensure_venv
+    ensure_phoenix
+    PHOENIX_EXECUTABLE="$PWD/$PHOENIX_VENV/bin/phoenix" \
+      exec "$VENV/bin/python" -m pytest tests/test_phoenix.py "$@"
+    ;;
   lint)
     ensure_venv
     "$VENV/bin/ruff" check src tests benchmarks examples
     exec "$VENV/bin/ruff" format --check src tests benchmarks examples
     ;;
   *)
-    echo "usage: bash scripts/dev.sh {demo|test|lint} [args...]" >&2
+    echo "usage: bash scripts/dev.sh {demo|test|test-phoenix|lint} [args...]" >&2
     exit 2
     ;;
 esac

@@ -45,3 +45,117 @@ def test_error_is_on_the_duration_metric(instrumented):
     (duration,) = instrumented.histogram_points("gen_ai.client.operation.duration")
     assert duration.attributes["error.type"] == "litellm.exceptions.RateLimitError"
     assert instrumented.histogram_points("gen_ai.client.token.usage") == []
+
+
+def expected_cost(model: str, input_tokens: int, output_tokens: int, cached: int = 0) -> float:
+    """What litellm's own price map says these tokens cost (cache reads at their own price)."""
+    prices = litellm.model_cost[model]
+    return (
+        (input_tokens - cached) * prices["input_cost_per_token"]
+        + cached * prices["cache_read_input_token_cost"]
+        + output_tokens * prices["output_cost_per_token"]
+    )
+
+
+def span_cost(span) -> float:
+    """``expected_cost`` for the tokens the span reports."""
+    attributes = span.attributes
+    return expected_cost(
+        attributes["gen_ai.request.model"],
+        attributes["gen_ai.usage.input_tokens"],
+        attributes["gen_ai.usage.output_tokens"],
+        attributes.get("gen_ai.usage.cache_read.input_tokens", 0),
+    )
+
+
+def cost_points(telemetry):
+    return telemetry.histogram_points("gen_ai.usage.cost")
+
+
+def test_cost_histogram_has_the_price_and_the_duration_attributes(instrumented, llm):
+    litellm.completion(
+        model="openai/gpt-4o-mini", messages=MESSAGES, api_base=llm.base_url, api_key="k"
+    )
+    (cost,) = cost_points(instrumented)
+    (duration,) = instrumented.histogram_points("gen_ai.client.operation.duration")
+    assert cost.count == 1
+    span = instrumented.only()
+    assert span.attributes["gen_ai.usage.cache_read.input_tokens"] == 3  # the fake server's
+    assert cost.sum == pytest.approx(expected_cost("gpt-4o-mini", 11, 7, cached=3))
+    assert cost.sum == span.attributes["litellm.response.cost"]
+    assert dict(cost.attributes) == dict(duration.attributes)
+    (metric,) = [
+        m
+        for r in instrumented.metrics.get_metrics_data().resource_metrics
+        for s in r.scope_metrics
+        for m in s.metrics
+        if m.name == "gen_ai.usage.cost"
+    ]
+    assert (metric.unit, metric.description) == ("USD", "GenAI request cost")
+
+
+def test_cost_of_mock_calls_adds_up(instrumented):
+    for model in ("gpt-4o-mini", "gpt-4o"):
+        litellm.completion(model=model, messages=MESSAGES, mock_response="hello")
+    points = {p.attributes["gen_ai.request.model"]: p for p in cost_points(instrumented)}
+    # litellm's mock_response reports 10 input and 20 output tokens
+    assert points["gpt-4o-mini"].sum == pytest.approx(expected_cost("gpt-4o-mini", 10, 20))
+    assert points["gpt-4o"].sum == pytest.approx(expected_cost("gpt-4o", 10, 20))
+
+
+def test_no_cost_point_when_litellm_has_no_price(instrumented, llm):
+    litellm.completion(
+        model="openai/no-such-priced-model", messages=MESSAGES, api_base=llm.base_url, api_key="k"
+    )
+    assert "litellm.response.cost" not in instrumented.only().attributes
+    assert len(instrumented.histogram_points("gen_ai.client.operation.duration")) == 1
+    assert cost_points(instrumented) == []
+
+
+def test_no_cost_point_for_a_failed_call(instrumented):
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(
+            "gpt-4o-mini",
+            MESSAGES,
+            mock_response=litellm.RateLimitError("x", llm_provider="openai", model="gpt-4o-mini"),
+        )
+    assert cost_points(instrumented) == []
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_stream_cost_when_usage_is_included(instrumented, llm, include_usage):
+    options = {"stream_options": {"include_usage": True}} if include_usage else {}
+    stream = litellm.completion(
+        model="openai/gpt-4o-mini",
+        messages=MESSAGES,
+        api_base=llm.base_url,
+        api_key="k",
+        stream=True,
+        **options,
+    )
+    for _ in stream:
+        pass
+    span = instrumented.only()
+    if not include_usage:
+        assert cost_points(instrumented) == []
+        return
+    (cost,) = cost_points(instrumented)
+    assert cost.sum == pytest.approx(span_cost(span))
+    assert cost.sum == span.attributes["litellm.response.cost"]
+    (duration,) = instrumented.histogram_points("gen_ai.client.operation.duration")
+    assert dict(cost.attributes) == dict(duration.attributes)
+
+
+async def test_async_stream_cost(instrumented, llm):
+    stream = await litellm.acompletion(
+        model="openai/gpt-4o-mini",
+        messages=MESSAGES,
+        api_base=llm.base_url,
+        api_key="k",
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    async for _ in stream:
+        pass
+    (cost,) = cost_points(instrumented)
+    assert cost.sum == instrumented.only().attributes["litellm.response.cost"] > 0

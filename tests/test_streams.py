@@ -297,3 +297,20 @@ async def test_async_streamed_output_content(instrument, telemetry):
         "finish_reason": "stop",
         "name": None,
     }
+
+
+@pytest.mark.parametrize("usage", [True, False])
+def test_stream_span_has_the_litellm_facts_of_a_plain_call(instrumented, llm, usage):
+    """litellm.provider, litellm.call_id and litellm.response.cost as on a non-stream span."""
+    options = {"stream_options": {"include_usage": True}} if usage else {}
+    litellm.completion(
+        model="openai/gpt-4o-mini", messages=MESSAGES, api_base=llm.base_url, api_key="k"
+    )
+    text_of(http_stream(llm, **options))
+    plain, streamed = instrumented.finished()
+    litellm_keys = {k for k in plain.attributes if k.startswith("litellm.")}
+    if not usage:  # no usage chunk: litellm knows no cost, none is invented
+        litellm_keys.discard("litellm.response.cost")
+    assert litellm_keys <= set(streamed.attributes)
+    assert streamed.attributes["litellm.provider"] == "openai"
+    assert ("litellm.response.cost" in streamed.attributes) is usage

@@ -98,6 +98,8 @@ def apply_hidden_params(invocation: Any, response: Any, *, cost: bool = True) ->
         return
     extra = invocation.attributes
     provider = field(hidden, "custom_llm_provider")
+    if provider is None:  # a stream's hidden params lack it; the stream itself has it
+        provider = getattr(response, "custom_llm_provider", None)
     if isinstance(provider, str):
         extra[attrs.LITELLM_PROVIDER] = provider
     response_cost = field(hidden, "response_cost") if cost else None

@@ -28,6 +28,7 @@ from opentelemetry.util.genai.types import OutputMessage
 
 from opentelemetry_instrumentation_litellm import _upstream
 from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._messages import (
     ContentPolicy,
     get,
@@ -355,11 +356,21 @@ class _TracedStream:
     _self_invocation: Any
     _self_state: StreamState
     _self_policy: ContentPolicy
+    _self_extras: CallExtras | None
     __wrapped__: Any
 
-    def _start_telemetry(self, invocation: Any, policy: ContentPolicy, state: StreamState) -> None:
+    def __init__(
+        self,
+        stream: Any,
+        invocation: Any,
+        policy: ContentPolicy,
+        state: StreamState,
+        extras: CallExtras | None = None,
+    ) -> None:
+        super().__init__(stream, invocation)  # util-genai's Sync/AsyncStreamWrapper
         self._self_state = state
         self._self_policy = policy
+        self._self_extras = extras
         # The caller gets control back: the span is current again only while
         # litellm produces a chunk (the stream wrapper activates it per read).
         invocation.suspend()
@@ -388,6 +399,8 @@ class _TracedStream:
         invocation = self._self_invocation
         try:
             self._self_state.apply(invocation, self.__wrapped__, self._self_policy, None)
+            if self._self_extras is not None:
+                self._self_extras.apply(invocation)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
         try:
@@ -399,6 +412,8 @@ class _TracedStream:
         invocation = self._self_invocation
         try:
             self._self_state.apply(invocation, self.__wrapped__, self._self_policy, error)
+            if self._self_extras is not None:
+                self._self_extras.apply(invocation)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
         try:
@@ -409,12 +424,6 @@ class _TracedStream:
 
 class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
     """A stream a sync litellm function returned (``completion(..., stream=True)``), traced."""
-
-    def __init__(
-        self, stream: Any, invocation: Any, policy: ContentPolicy, state: StreamState
-    ) -> None:
-        super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state)
 
     def close(self) -> None:
         with self._execution_context():
@@ -451,12 +460,6 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
 
 class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
     """A stream an async litellm function returned (``acompletion(..., stream=True)``), traced."""
-
-    def __init__(
-        self, stream: Any, invocation: Any, policy: ContentPolicy, state: StreamState
-    ) -> None:
-        super().__init__(stream, invocation)
-        self._start_telemetry(invocation, policy, state)
 
     async def aclose(self) -> None:
         with self._execution_context():

@@ -153,6 +153,15 @@ def rebuild_middleware_stack(app: Any) -> None:
     app.middleware_stack = None
 
 
+# Why: the ``gen_ai.usage.cost`` histogram (``_cost_metric.py``) must carry exactly the
+# attributes of util-genai's ``gen_ai.client.operation.duration``; util-genai computes them
+# in the invocation's private ``_get_metric_attributes()``.
+# Public replacement: a public accessor of an invocation's metric attributes.
+def metric_attributes(invocation: Any) -> Any:
+    """The attributes util-genai records the invocation's duration metric with."""
+    return invocation._get_metric_attributes()
+
+
 # --- opentelemetry-instrumentation: BaseInstrumentor's singleton ----------------------
 # Why: ``_peers.py`` must reach another litellm instrumentation's instrumentor instance to
 # call its public ``uninstrument()``. BaseInstrumentor (0.64b0 to 0.66b2) keeps each
@@ -217,6 +226,7 @@ __all__ = [
     "hidden_params",
     "instrumentor_instance",
     "is_app_instrumented",
+    "metric_attributes",
     "provider_response_model",
     "provider_stream",
     "rebuild_middleware_stack",

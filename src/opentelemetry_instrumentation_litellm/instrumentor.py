@@ -14,9 +14,18 @@ from opentelemetry.trace import get_tracer
 from opentelemetry.util.genai.completion_hook import load_completion_hook
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
+from opentelemetry.util.genai.utils import get_content_capturing_mode
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_litellm import _peers, _proxy_spans, _shutdown, _upstream
+from opentelemetry_instrumentation_litellm import (
+    _openinference,
+    _peers,
+    _proxy_spans,
+    _shutdown,
+    _upstream,
+)
+from opentelemetry_instrumentation_litellm._call_extras import CallExtras
+from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
@@ -86,6 +95,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):
     - ``metadata_keys``: request metadata keys to record as ``litellm.metadata.<key>``
       (an iterable or a comma-separated string); defaults to
       ``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS``, itself empty.
+    - ``openinference``: also add OpenInference attributes (``openinference.span.kind``,
+      ``input.value``/``output.value``, ``llm.*``) for Arize Phoenix; defaults to
+      ``OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE`` (``true``/``false``, default false).
 
     ``uninstrument()`` restores litellm's original functions.
 
@@ -114,18 +126,27 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         mode = kwargs.get("capture_message_content")
         if mode is not None:
             _upstream.set_capture_mode(handler, _capture_mode(mode))
+        span_content = (get_content_capturing_mode() if mode is None else _capture_mode(mode)) in (
+            ContentCapturingMode.SPAN_ONLY,
+            ContentCapturingMode.SPAN_AND_EVENT,
+        )
         redact: Callable[[str], str] | None = kwargs.get("redact_content")
         policy = ContentPolicy(
             max_length=_max_length(kwargs.get("max_content_length")), redact=redact
         )
         metadata_keys = parse_keys(kwargs.get("metadata_keys"))
+        extras = CallExtras(
+            CostMetric(_SCOPE_NAME, __version__, kwargs.get("meter_provider")),
+            openinference=_openinference.enabled(kwargs.get("openinference")),
+            span_content=span_content,
+        )
         for entry in ENTRY_POINTS:
             module = importlib.import_module(entry.module)
             if getattr(module, entry.name, None) is None:
                 _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
                 continue
             names = positional_names(getattr(module, entry.bind_like or entry.name))
-            wrapper = make_wrapper(entry, handler, names, policy, metadata_keys)
+            wrapper = make_wrapper(entry, handler, names, policy, metadata_keys, extras)
             wrap_function_wrapper(module, entry.name, wrapper)
         tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
         router = importlib.import_module("litellm").Router

@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry.util.genai.handler import TelemetryHandler
 
+from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
 from opentelemetry_instrumentation_litellm._metadata import record_metadata
@@ -47,11 +48,13 @@ def make_wrapper(
     names: tuple[str, ...],
     policy: ContentPolicy,
     metadata_keys: tuple[str, ...] = (),
+    extras: CallExtras | None = None,
 ) -> Callable[..., Any]:
     """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
     ``names`` are the positional parameter names of the wrapped function;
-    ``metadata_keys`` the request metadata keys to record (``litellm.metadata.<key>``).
+    ``metadata_keys`` the request metadata keys to record (``litellm.metadata.<key>``);
+    ``extras`` adds what ``instrument()`` options switched on (cost metric, OpenInference).
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
@@ -91,10 +94,13 @@ def make_wrapper(
         """A traced stream that ends the span itself, or ``result`` with its facts recorded
         (the caller then ends the span)."""
         if operation.stream_state is not None and _is_stream(result):
-            return stream_class(result, invocation, policy, operation.stream_state(capture))
+            state = operation.stream_state(capture)
+            return stream_class(result, invocation, policy, state, extras)
         operation.read_response(invocation, result)
         if capture and operation.output_content is not None:
             operation.output_content(invocation, result, policy)
+        if extras is not None:
+            extras.apply(invocation)
         return result
 
     # The wrappers below are the boundary between the user's call and our code: every

@@ -10,6 +10,8 @@ the SDK's OTLP/HTTP exporter pointed there, plus what a plain OTLP setup lacks:
   ``MLFLOW_TRACKING_TOKEN``), checked once at construction so mistakes fail there;
 - OpenAI-shaped ``mlflow.spanInputs``/``mlflow.spanOutputs`` for spans that captured
   GenAI messages, which MLflow's chat view and trace previews read (see ``_mlflow_io``);
+- the trace list's Request/Response previews for traces whose root is the application's
+  own span, set through MLflow's REST API from the captured messages (``_mlflow_previews``);
 - the resilience of :class:`ResilientSpanExporter`: short timeout, failures counted and
   logged at a bounded rate, never an exception.
 
@@ -29,6 +31,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from opentelemetry_instrumentation_litellm.exporters._mlflow_api import (
     RestClient,
@@ -36,6 +39,7 @@ from opentelemetry_instrumentation_litellm.exporters._mlflow_api import (
     tracking_server,
 )
 from opentelemetry_instrumentation_litellm.exporters._mlflow_io import mlflow_io_attributes
+from opentelemetry_instrumentation_litellm.exporters._mlflow_previews import TracePreviews
 from opentelemetry_instrumentation_litellm.exporters._resilience import (
     DEFAULT_DROP_LOG_INTERVAL,
     ResilientSpanExporter,
@@ -138,6 +142,10 @@ class MLflowSpanExporter(ResilientSpanExporter):
     - ``timeout``: seconds per export and per setup request (default 5).
     - ``add_span_io``: add OpenAI-shaped ``mlflow.spanInputs``/``mlflow.spanOutputs`` (and
       ``mlflow.chat.tools``) to spans that captured GenAI messages (default True).
+    - ``trace_previews``: when a trace's root is not a GenAI span (the application's own),
+      set the trace list's Request/Response previews from the first question and the last
+      answer its LLM spans captured, through MLflow's REST API after export (default
+      True). Spans are not changed; without captured content nothing is written.
     - ``drop_log_interval``: seconds between two WARNINGs about dropped spans (default 60).
 
     Raises :class:`ExporterConfigurationError` (a ``ValueError``) naming the variable to
@@ -156,6 +164,7 @@ class MLflowSpanExporter(ResilientSpanExporter):
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         add_span_io: bool = True,
+        trace_previews: bool = True,
         drop_log_interval: float = DEFAULT_DROP_LOG_INTERVAL,
     ) -> None:
         server = tracking_server(
@@ -173,6 +182,9 @@ class MLflowSpanExporter(ResilientSpanExporter):
         self._experiment_id = experiment
         self._add_span_io = add_span_io
         self._session = session
+        self._previews = (
+            TracePreviews(server.base_url, session, server.timeout) if trace_previews else None
+        )
         exporter = OTLPSpanExporter(
             endpoint=f"{server.base_url}/v1/traces",
             headers={EXPERIMENT_HEADER: experiment},
@@ -201,6 +213,12 @@ class MLflowSpanExporter(ResilientSpanExporter):
 
     def _failure_reason(self) -> str | None:
         return self._session.last_error
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = super().export(spans)
+        if result is SpanExportResult.SUCCESS and self._previews is not None:
+            self._previews.exported(spans)
+        return result
 
     def _prepare(self, spans: Sequence[ReadableSpan]) -> Sequence[ReadableSpan]:
         if not self._add_span_io:
