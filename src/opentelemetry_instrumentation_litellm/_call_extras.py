@@ -21,7 +21,13 @@ class CallExtras:
         self._openinference = openinference
         self._span_content = span_content
 
-    def apply(self, invocation: Any) -> None:
+    def on_request(self, invocation: Any) -> None:
+        """Once the request was read: what is known before the answer (a failed call keeps
+        it). Called inside the caller's guard, like :meth:`on_response`."""
+        if self._openinference:
+            _openinference.add_attributes(invocation, self._span_content)
+
+    def on_response(self, invocation: Any) -> None:
         """Once the call's facts are on the invocation, before its span ends.
 
         Called inside the caller's guard (the response or stream reading step): a failure

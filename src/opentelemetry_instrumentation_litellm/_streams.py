@@ -400,7 +400,7 @@ class _TracedStream:
         try:
             self._self_state.apply(invocation, self.__wrapped__, self._self_policy, None)
             if self._self_extras is not None:
-                self._self_extras.apply(invocation)
+                self._self_extras.on_response(invocation)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
         try:
@@ -413,7 +413,7 @@ class _TracedStream:
         try:
             self._self_state.apply(invocation, self.__wrapped__, self._self_policy, error)
             if self._self_extras is not None:
-                self._self_extras.apply(invocation)
+                self._self_extras.on_response(invocation)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
         try:

@@ -21,6 +21,7 @@ from typing import Any, Final
 # ``user_attributes``/``session_attributes``) once the conventions are stable.
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OPERATION_NAME,
     GEN_AI_OUTPUT_MESSAGES,
     GEN_AI_REQUEST_MODEL,
     GEN_AI_RESPONSE_ID,
@@ -204,6 +205,7 @@ CONFIGURATOR_KEYWORDS: Final = (
 __all__ = [
     "CONFIGURATOR_KEYWORDS",
     "GEN_AI_INPUT_MESSAGES",
+    "GEN_AI_OPERATION_NAME",
     "GEN_AI_OUTPUT_MESSAGES",
     "GEN_AI_REQUEST_MODEL",
     "GEN_AI_RESPONSE_ID",

@@ -86,6 +86,8 @@ def make_wrapper(
                 record_metadata(invocation.attributes, call, metadata_keys)
             if capture and operation.input_content is not None:
                 operation.input_content(invocation, call, policy)
+            if extras is not None:
+                extras.on_request(invocation)
         except Exception:
             _logger.debug("litellm instrumentation: could not read the request", exc_info=True)
         return invocation
@@ -100,7 +102,7 @@ def make_wrapper(
         if capture and operation.output_content is not None:
             operation.output_content(invocation, result, policy)
         if extras is not None:
-            extras.apply(invocation)
+            extras.on_response(invocation)
         return result
 
     # The wrappers below are the boundary between the user's call and our code: every

@@ -35,11 +35,18 @@ from typing import Any
 import requests
 from opentelemetry.sdk.trace import ReadableSpan
 
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_INPUT_MESSAGES as INPUT_MESSAGES,
+)
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_OPERATION_NAME as OPERATION_NAME,
+)
+from opentelemetry_instrumentation_litellm._upstream import (
+    GEN_AI_OUTPUT_MESSAGES as OUTPUT_MESSAGES,
+)
+
 _logger = logging.getLogger(__name__)
 
-OPERATION_NAME = "gen_ai.operation.name"
-INPUT_MESSAGES = "gen_ai.input.messages"
-OUTPUT_MESSAGES = "gen_ai.output.messages"
 
 MAX_PREVIEW_LENGTH = 1000
 """MLflow's column holds 1000 characters; MLflow truncates its own previews the same way."""
