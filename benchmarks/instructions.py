@@ -95,7 +95,12 @@ CONFIGS = (
     Config(
         "openinference stream", "stream, 210 characters, per stream", "openinference", stream=True
     ),
+    Config("floor: util-genai alone", "floor: util-genai inference alone", "util-genai"),
+    Config("floor: SDK span alone", "floor: one SDK span, 15 attributes", "sdk-span"),
 )
+FLOORS = ("util-genai", "sdk-span")
+"""Not litellm calls: what one util-genai inference (the same facts as a traced completion,
+no litellm) and one bare SDK span cost, with the traces configuration's providers."""
 BY_NAME = {config.name: config for config in CONFIGS}
 
 
@@ -117,16 +122,26 @@ valgrind.h): a no-op natively, a request to the tool under valgrind."""
 _CALLGRIND_START_INSTRUMENTATION = 0x43540000 + 4  # VG_USERREQ_TOOL_BASE('C','T') + 4
 
 
+_PAGES: list[mmap.mmap] = []
+
+
+def _client_request(code: int) -> int:
+    """One valgrind client request without arguments (0 when not under valgrind)."""
+    if platform.machine() != "x86_64":
+        return 0
+    if not _PAGES:
+        page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        page.write(_CLIENT_REQUEST)
+        _PAGES.append(page)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(_PAGES[0]))
+    request = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64))(address)
+    return request((ctypes.c_uint64 * 6)(code, 0, 0, 0, 0, 0))
+
+
 def _start_instrumentation() -> None:
     """``CALLGRIND_START_INSTRUMENTATION``: the driver runs x86-64 children with
     ``--instr-atstart=no``, so imports and set-up run at valgrind's uninstrumented speed."""
-    if platform.machine() != "x86_64":
-        return
-    page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-    page.write(_CLIENT_REQUEST)
-    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-    request = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64))(address)
-    request((ctypes.c_uint64 * 6)(_CALLGRIND_START_INSTRUMENTATION, 0, 0, 0, 0, 0))
+    _client_request(_CALLGRIND_START_INSTRUMENTATION)
 
 
 class _Exported:
@@ -135,6 +150,7 @@ class _Exported:
     def __init__(self) -> None:
         self.count = 0
         self.last: Any = None
+        self.providers: dict[str, Any] = {}
 
 
 def _setup(config: Config) -> tuple[_Exported, Any]:
@@ -169,7 +185,9 @@ def _setup(config: Config) -> tuple[_Exported, Any]:
 
         reader = InMemoryMetricReader()
         providers["meter_provider"] = MeterProvider(metric_readers=[reader])
-    if config.implementation == "ours":
+    if config.implementation in FLOORS:
+        exported.providers = providers
+    elif config.implementation == "ours":
         from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
 
         mode = "SPAN_ONLY" if config.content else "NO_CONTENT"
@@ -187,6 +205,39 @@ def _setup(config: Config) -> tuple[_Exported, Any]:
         trace_config = TraceConfig(hide_inputs=hidden, hide_outputs=hidden)
         Peer().instrument(config=trace_config, **providers)
     return exported, reader
+
+
+def _floor_call(config: Config, providers: dict[str, Any]) -> Callable[[], None]:
+    if config.implementation == "sdk-span":
+        tracer = providers["tracer_provider"].get_tracer("bench")
+        attributes = {f"gen_ai.attribute_{i}": i for i in range(15)}
+
+        def one_span() -> None:
+            tracer.start_span("chat gpt-4o-mini", attributes=attributes).end()
+
+        return one_span
+    from opentelemetry.util.genai.handler import TelemetryHandler
+
+    handler = TelemetryHandler(**providers, instrumentation_scope_name="bench")
+
+    def one_inference() -> None:
+        invocation = handler.inference(
+            "openai", request_model="gpt-4o-mini", server_address="api.openai.com", server_port=443
+        )
+        invocation.temperature = 0.2
+        invocation.max_tokens = 64
+        invocation.attributes["user.id"] = "bench"
+        invocation.response_id = "chatcmpl-0123456789"
+        invocation.response_model_name = "gpt-4o-mini"
+        invocation.finish_reasons = ["stop"]
+        invocation.input_tokens = 10
+        invocation.output_tokens = 20
+        invocation.attributes["litellm.provider"] = "openai"
+        invocation.attributes["litellm.response.cost"] = 0.0001
+        invocation.attributes["litellm.call_id"] = "0123-4567"
+        invocation.stop()
+
+    return one_inference
 
 
 def _call(config: Config) -> Callable[[], None]:
@@ -224,7 +275,7 @@ def _check(config: Config, exported: _Exported, reader: Any, calls: int, origina
     import litellm
 
     wrapped = litellm.completion is not original
-    if wrapped != (config.implementation != "none"):
+    if wrapped != (config.implementation not in ("none", *FLOORS)):
         raise SystemExit(f"{config.name}: litellm.completion wrapped={wrapped}")
     if config.traces in ("api", "sampled_out") or config.implementation == "none":
         if exported.count:
@@ -232,6 +283,8 @@ def _check(config: Config, exported: _Exported, reader: Any, calls: int, origina
         return
     if exported.count != calls:
         raise SystemExit(f"{config.name}: {exported.count} spans exported for {calls} calls")
+    if config.implementation in FLOORS:
+        return
     values = " ".join(str(v) for v in exported.last.attributes.values())
     if (MESSAGE in values) != config.content:
         raise SystemExit(f"{config.name}: request content present={not config.content}")
@@ -257,7 +310,8 @@ def child(config: Config, calls: int, warmup: int) -> None:
 
     original = litellm.completion
     exported, reader = _setup(config)
-    call = _call(config)
+    floor = config.implementation in FLOORS
+    call = _floor_call(config, exported.providers) if floor else _call(config)
     _start_instrumentation()
     for _ in range(warmup):
         call()
@@ -324,6 +378,11 @@ def table(per_call: dict[str, float]) -> str:
     groups: dict[str, dict[str, str]] = {}
     for config in CONFIGS:
         if config.name not in per_call or config.implementation == "none":
+            continue
+        if config.implementation in FLOORS:
+            base = per_call.get("uninstrumented")
+            share = f" ({per_call[config.name] / base:.1%} of a call)" if base else ""
+            groups[config.group] = {"ours": f"{per_call[config.name] / 1e6:.3f} M{share}"}
             continue
         base = per_call.get(config.baseline)
         cell = f"{per_call[config.name] / 1e6:.3f} M"

@@ -37,8 +37,17 @@ _INSIDE_CALL: ContextVar[bool] = ContextVar("litellm_instrumentation_inside_call
 custom provider calling litellm) is part of that call, not a new one."""
 
 
+_STREAM_TYPES: dict[type, bool] = {}
+
+
 def _is_stream(result: Any) -> bool:
-    return hasattr(result, "__next__") or hasattr(result, "__anext__")
+    """Whether ``result`` is an iterator (a stream), known per type: asking litellm's pydantic
+    responses for a missing ``__next__`` raises and catches an AttributeError each time."""
+    kind = type(result)
+    known = _STREAM_TYPES.get(kind)
+    if known is None:
+        known = _STREAM_TYPES[kind] = hasattr(kind, "__next__") or hasattr(kind, "__anext__")
+    return known
 
 
 def make_wrapper(
@@ -46,10 +55,13 @@ def make_wrapper(
     handler: TelemetryHandler,
     names: tuple[str, ...],
     policy: ContentPolicy,
+    needed: Callable[[], bool] | None = None,
 ) -> Callable[..., Any]:
     """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
-    ``names`` are the positional parameter names of the wrapped function.
+    ``names`` are the positional parameter names of the wrapped function. ``needed``
+    (see ``_enabled``) says whether a call can produce telemetry at all; calls that
+    cannot go straight to litellm.
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
@@ -108,7 +120,7 @@ def make_wrapper(
         async def async_wrapper(
             wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
         ) -> Any:
-            if _INSIDE_CALL.get():
+            if _INSIDE_CALL.get() or (needed is not None and not needed()):
                 return await wrapped(*args, **kwargs)
             invocation = start(args, kwargs)
             if invocation is None:
@@ -126,7 +138,7 @@ def make_wrapper(
         return async_wrapper
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        if _INSIDE_CALL.get():
+        if _INSIDE_CALL.get() or (needed is not None and not needed()):
             return wrapped(*args, **kwargs)
         invocation = start(args, kwargs)
         if invocation is None:
