@@ -219,25 +219,26 @@ def _floor_call(config: Config, providers: dict[str, Any]) -> Callable[[], None]
     from opentelemetry.util.genai.handler import TelemetryHandler
 
     handler = TelemetryHandler(**providers, instrumentation_scope_name="bench")
+    return functools.partial(traced_inference, handler)
 
-    def one_inference() -> None:
-        invocation = handler.inference(
-            "openai", request_model="gpt-4o-mini", server_address="api.openai.com", server_port=443
-        )
-        invocation.temperature = 0.2
-        invocation.max_tokens = 64
-        invocation.attributes["user.id"] = "bench"
-        invocation.response_id = "chatcmpl-0123456789"
-        invocation.response_model_name = "gpt-4o-mini"
-        invocation.finish_reasons = ["stop"]
-        invocation.input_tokens = 10
-        invocation.output_tokens = 20
-        invocation.attributes["litellm.provider"] = "openai"
-        invocation.attributes["litellm.response.cost"] = 0.0001
-        invocation.attributes["litellm.call_id"] = "0123-4567"
-        invocation.stop()
 
-    return one_inference
+def traced_inference(handler: Any) -> None:
+    """One util-genai inference carrying the facts of a traced ``mock_response`` completion."""
+    invocation = handler.inference(
+        "openai", request_model="gpt-4o-mini", server_address="api.openai.com", server_port=443
+    )
+    invocation.temperature = 0.2
+    invocation.max_tokens = 64
+    invocation.attributes["user.id"] = "bench"
+    invocation.response_id = "chatcmpl-0123456789"
+    invocation.response_model_name = "gpt-4o-mini"
+    invocation.finish_reasons = ["stop"]
+    invocation.input_tokens = 10
+    invocation.output_tokens = 20
+    invocation.attributes["litellm.provider"] = "openai"
+    invocation.attributes["litellm.response.cost"] = 0.0001
+    invocation.attributes["litellm.call_id"] = "0123-4567"
+    invocation.stop()
 
 
 def _call(config: Config) -> Callable[[], None]:
@@ -368,9 +369,14 @@ def count(config: Config, calls: int, warmup: int) -> int:
 
 def measure(names: list[str], calls: int, warmup: int, jobs: int) -> dict[str, float]:
     """Instructions per call of each configuration, runs ``jobs`` at a time."""
+
+    def one(name: str) -> float:
+        per_call = count(BY_NAME[name], calls, warmup) / calls
+        print(f"  {name}: {per_call:,.0f}", file=sys.stderr, flush=True)
+        return per_call
+
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        totals = pool.map(lambda name: count(BY_NAME[name], calls, warmup), names)
-        return {name: total / calls for name, total in zip(names, totals, strict=True)}
+        return dict(zip(names, pool.map(one, names), strict=True))
 
 
 def table(per_call: dict[str, float]) -> str:

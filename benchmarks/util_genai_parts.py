@@ -31,7 +31,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.util.genai._inference_invocation import InferenceData
 from opentelemetry.util.genai.handler import TelemetryHandler
 
-from instructions import _client_request, _start_instrumentation
+from instructions import _client_request, _start_instrumentation, traced_inference
 
 _CALLGRIND_DUMP_STATS = 0x43540000
 
@@ -78,20 +78,7 @@ def main() -> None:
         handler.inference("openai", request_model="gpt-4o-mini").stop()
 
     def full_invocation() -> None:
-        invocation = handler.inference(
-            "openai", request_model="gpt-4o-mini", server_address="api.openai.com", server_port=443
-        )
-        invocation.temperature = 0.2
-        invocation.max_tokens = 64
-        invocation.attributes["user.id"] = "bench"
-        invocation.response_id = "chatcmpl-0123456789"
-        invocation.response_model_name = "gpt-4o-mini"
-        invocation.finish_reasons = ["stop"]
-        invocation.input_tokens = 10
-        invocation.output_tokens = 20
-        invocation.attributes["litellm.provider"] = "openai"
-        invocation.attributes["litellm.response.cost"] = 0.0001
-        invocation.stop()
+        traced_inference(handler)
 
     def inference_data() -> None:
         InferenceData(provider_name="openai", request_model="gpt-4o-mini")
