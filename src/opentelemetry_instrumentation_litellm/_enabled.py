@@ -33,6 +33,12 @@ except ImportError:  # pragma: no cover - depends on the API's internals
     _ProxyMeterProvider = None
 
 
+def events_requested() -> bool:
+    """``OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT=true``: util-genai emits events (with the
+    request's facts) even without content capture."""
+    return os.environ.get(OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT, "").strip().lower() == "true"
+
+
 def telemetry_check(
     tracer_provider: Any, meter_provider: Any, capture_content: bool
 ) -> Callable[[], bool] | None:
@@ -42,7 +48,7 @@ def telemetry_check(
     """
     if capture_content or _ProxyMeterProvider is None:
         return None
-    if os.environ.get(OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT, "").strip().lower() == "true":
+    if events_requested():
         return None  # events without content go to the logger provider
     if tracer_provider is not None and not isinstance(tracer_provider, NoOpTracerProvider):
         return None

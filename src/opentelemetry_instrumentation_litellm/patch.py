@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry.util.genai.handler import TelemetryHandler
 
+from opentelemetry_instrumentation_litellm._enabled import events_requested
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._lifecycle import fail, stop
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
@@ -65,6 +66,9 @@ def make_wrapper(
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
+    # Without content capture or events the request's facts go to the span only (metrics
+    # take none of them): a span that is not recorded (sampled out) needs none read.
+    span_only = not capture and not events_requested()
     stream_class = AsyncTracedStream if entry.is_async else SyncTracedStream
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -91,6 +95,8 @@ def make_wrapper(
             _logger.debug("litellm instrumentation: could not start a span", exc_info=True)
             return None
         try:
+            if span_only and not invocation.span.is_recording():
+                return invocation  # sampled out: only the response's metric facts matter
             operation.read_request(invocation, call)
             if capture and operation.input_content is not None:
                 operation.input_content(invocation, call, policy)
