@@ -132,3 +132,39 @@ def test_zero_code_can_be_disabled():
     result = _run(APP, _opentelemetry_instrument(), env=env)
     assert result.returncode == 0, result.stderr
     assert "chat gpt-4o-mini" not in result.stdout
+
+
+def test_without_sdk_calls_skip_util_genai_until_a_provider_is_set():
+    """With only the API (no provider anywhere) a call cannot produce telemetry: it goes
+    straight to litellm. A global SDK provider set later is used from the next call on."""
+    result = _run(
+        """
+        import litellm
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from opentelemetry.util.genai.handler import TelemetryHandler
+        from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
+
+        started = []
+        inference = TelemetryHandler.inference
+        TelemetryHandler.inference = lambda self, *a, **k: started.append(1) or inference(
+            self, *a, **k
+        )
+        LiteLLMInstrumentor().instrument()
+        msgs = [{"role": "user", "content": "hi"}]
+        assert litellm.completion("gpt-4o-mini", msgs, mock_response="hi").choices
+        assert started == [], started
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        litellm.completion("gpt-4o-mini", msgs, mock_response="hi")
+        assert started == [1], started
+        assert [s.name for s in exporter.get_finished_spans()] == ["chat gpt-4o-mini"]
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("ok")

@@ -212,3 +212,10 @@ def test_litellm_proxy_keeps_the_auth_hook_and_guardrail_seams():
     assert callable(vars(auth).get(door.PROXY_AUTH_BUILDER)), door.PROXY_AUTH_BUILDER
     for name in (door.PROXY_PRE_CALL_GUARDRAIL, door.PROXY_GUARDRAIL_WITH_METRICS):
         assert name in vars(utils.ProxyLogging), f"litellm ProxyLogging.{name} is gone"
+
+
+def test_the_api_keeps_its_proxy_meter_provider():
+    from opentelemetry import metrics
+
+    assert _upstream.PROXY_METER_PROVIDER is not None, "opentelemetry.metrics moved it"
+    assert isinstance(metrics._internal._PROXY_METER_PROVIDER, _upstream.PROXY_METER_PROVIDER)

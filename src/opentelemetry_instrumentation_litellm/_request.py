@@ -154,7 +154,8 @@ def apply_chat_request(invocation: Any, call: Mapping[str, Any]) -> None:
     out_type = output_type(call.get("response_format"), call.get("modalities"))
     if out_type is None:  # the Responses API's structured output: text={"format": {...}}
         text = call.get("text")
-        out_type = output_type(text.get("format")) if isinstance(text, Mapping) else None
+        if text is not None and isinstance(text, Mapping):  # `is not None`: no ABC check
+            out_type = output_type(text.get("format"))
     if out_type is not None:
         invocation.output_type = out_type
     apply_litellm_request(invocation, call)
@@ -210,7 +211,11 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
     if tags:
         attributes[attrs.LITELLM_REQUEST_TAGS] = tags
     model_info = metadata_value(call, "model_info")  # set by the Router for its deployment
-    if isinstance(model_info, Mapping) and isinstance(model_info.get("id"), str):
+    if (
+        model_info is not None
+        and isinstance(model_info, Mapping)
+        and isinstance(model_info.get("id"), str)
+    ):
         attributes[attrs.LITELLM_MODEL_ID] = model_info["id"]
     if not any(call.get(holder) for holder in _METADATA_HOLDERS):
         return  # an SDK call without metadata: no proxy facts to look for

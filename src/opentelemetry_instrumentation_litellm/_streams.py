@@ -74,6 +74,26 @@ class _Choice:
         self.tool_calls: dict[int, _ToolCall] = {}
 
 
+def _value(obj: Any, name: str) -> Any:
+    """``obj.name`` or None, read the cheap way on every chunk.
+
+    litellm's chunks are pydantic models that keep fields in ``__dict__`` and extras in
+    ``__pydantic_extra__``; a plain ``getattr`` of a name a chunk lacks (``usage`` on all
+    but the last) runs pydantic's ``__getattr__`` and raises and catches an AttributeError.
+    """
+    values = getattr(obj, "__dict__", None)
+    if values is not None:
+        if name in values:
+            return values[name]
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra is not None:
+            if name in extra:
+                return extra[name]
+            if not hasattr(type(obj), name):
+                return None
+    return getattr(obj, name, None)
+
+
 class ChatStreamState:
     """What a chat stream's chunks add up to, for the span."""
 
@@ -93,34 +113,34 @@ class ChatStreamState:
 
     def add(self, chunk: Any) -> None:
         if self.response_id is None:
-            self.response_id = getattr(chunk, "id", None)
-        model = getattr(chunk, "model", None)
+            self.response_id = _value(chunk, "id")
+        model = _value(chunk, "model")
         if model:
             self.response_model = model
-        usage = getattr(chunk, "usage", None)
+        usage = _value(chunk, "usage")
         if usage is not None:
             self.usage = usage
-        for delta_choice in getattr(chunk, "choices", None) or ():
-            index = getattr(delta_choice, "index", 0) or 0
+        for delta_choice in _value(chunk, "choices") or ():
+            index = _value(delta_choice, "index") or 0
             choice = self.choices.get(index)
             if choice is None:
                 choice = self.choices[index] = _Choice()
-            reason = finish_reason(getattr(delta_choice, "finish_reason", None))
+            reason = finish_reason(_value(delta_choice, "finish_reason"))
             if reason:
                 choice.finish_reason = reason
-            delta = getattr(delta_choice, "delta", None)
+            delta = _value(delta_choice, "delta")
             if delta is not None:
                 self._add_delta(choice, delta)
             elif self.capture:  # text_completion streams: choices carry `text`
-                text = getattr(delta_choice, "text", None)
+                text = _value(delta_choice, "text")
                 if text:
                     choice.text.append(text)
 
     def _add_delta(self, choice: _Choice, delta: Any) -> None:
-        role = getattr(delta, "role", None)
+        role = _value(delta, "role")
         if role:
             choice.role = role
-        for position, tool_delta in enumerate(getattr(delta, "tool_calls", None) or ()):
+        for position, tool_delta in enumerate(_value(delta, "tool_calls") or ()):
             index = get(tool_delta, "index")
             if not isinstance(index, int):
                 index = position
@@ -139,10 +159,10 @@ class ChatStreamState:
                 if arguments:
                     call.arguments.append(arguments)
         if self.capture:
-            content = getattr(delta, "content", None)
+            content = _value(delta, "content")
             if content:
                 choice.text.append(content)
-            reasoning = getattr(delta, "reasoning_content", None)
+            reasoning = _value(delta, "reasoning_content")
             if reasoning:
                 choice.reasoning.append(reasoning)
 

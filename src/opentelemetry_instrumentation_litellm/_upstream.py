@@ -163,6 +163,18 @@ def metric_attributes(invocation: Any) -> Any:
     return invocation._get_metric_attributes()
 
 
+# --- opentelemetry-api: the global meter provider's placeholder ------------------------
+# Why: ``_enabled.py`` lets calls skip util-genai when no SDK provider is set; the API's
+# global meter provider is then an instance of ``_ProxyMeterProvider``, which the API does
+# not export (its tracer counterpart, ``ProxyTracerProvider``, is public). None if it moved:
+# the skip then never applies.
+# Public replacement: an exported ``ProxyMeterProvider`` (as ``opentelemetry.trace`` has).
+try:
+    from opentelemetry.metrics._internal import _ProxyMeterProvider as PROXY_METER_PROVIDER
+except ImportError:  # pragma: no cover - depends on the API's internals
+    PROXY_METER_PROVIDER = None
+
+
 # --- opentelemetry-instrumentation: BaseInstrumentor's singleton ----------------------
 # Why: ``_peers.py`` must reach another litellm instrumentation's instrumentor instance to
 # call its public ``uninstrument()``. BaseInstrumentor (0.64b0 to 0.66b2) keeps each
@@ -219,6 +231,7 @@ __all__ = [
     "HIDDEN_PARAMS",
     "PROVIDER_RESPONSE_MODEL",
     "PROVIDER_STREAM",
+    "PROXY_METER_PROVIDER",
     "PROXY_SERVER_MODULE",
     "PROXY_SHUTDOWN_EVENT",
     "STREAM_WRAPPER_HOOKS",

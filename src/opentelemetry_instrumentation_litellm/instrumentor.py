@@ -26,6 +26,7 @@ from opentelemetry_instrumentation_litellm import (
 )
 from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
+from opentelemetry_instrumentation_litellm._enabled import telemetry_check
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
@@ -140,13 +141,18 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             openinference=_openinference.enabled(kwargs.get("openinference")),
             span_content=span_content,
         )
+        needed = telemetry_check(
+            kwargs.get("tracer_provider"),
+            kwargs.get("meter_provider"),
+            handler.should_capture_content(),
+        )
         for entry in ENTRY_POINTS:
             module = importlib.import_module(entry.module)
             if getattr(module, entry.name, None) is None:
                 _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
                 continue
             names = positional_names(getattr(module, entry.bind_like or entry.name))
-            wrapper = make_wrapper(entry, handler, names, policy, metadata_keys, extras)
+            wrapper = make_wrapper(entry, handler, names, policy, metadata_keys, extras, needed)
             wrap_function_wrapper(module, entry.name, wrapper)
         tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
         router = importlib.import_module("litellm").Router

@@ -19,6 +19,7 @@ from typing import Any
 from opentelemetry.util.genai.handler import TelemetryHandler
 
 from opentelemetry_instrumentation_litellm._call_extras import CallExtras
+from opentelemetry_instrumentation_litellm._enabled import events_requested
 from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
 from opentelemetry_instrumentation_litellm._metadata import record_metadata
@@ -38,8 +39,26 @@ _INSIDE_CALL: ContextVar[bool] = ContextVar("litellm_instrumentation_inside_call
 custom provider calling litellm) is part of that call, not a new one."""
 
 
+_STREAM_TYPES: dict[type, bool] = {}
+
+
 def _is_stream(result: Any) -> bool:
-    return hasattr(result, "__next__") or hasattr(result, "__anext__")
+    """Whether ``result`` is an iterator (a stream), known per type: asking litellm's pydantic
+    responses for a missing ``__next__`` raises and catches an AttributeError each time."""
+    kind = type(result)
+    known = _STREAM_TYPES.get(kind)
+    if known is None:
+        known = _STREAM_TYPES[kind] = hasattr(kind, "__next__") or hasattr(kind, "__anext__")
+    return known
+
+
+def _needed(needed: Callable[[], bool]) -> bool:
+    """``needed()``, guarded: if the check fails, the call is traced as usual."""
+    try:
+        return needed()
+    except Exception:
+        _logger.debug("litellm instrumentation: the provider check failed", exc_info=True)
+        return True
 
 
 def make_wrapper(
@@ -49,15 +68,21 @@ def make_wrapper(
     policy: ContentPolicy,
     metadata_keys: tuple[str, ...] = (),
     extras: CallExtras | None = None,
+    needed: Callable[[], bool] | None = None,
 ) -> Callable[..., Any]:
     """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
     ``names`` are the positional parameter names of the wrapped function;
     ``metadata_keys`` the request metadata keys to record (``litellm.metadata.<key>``);
     ``extras`` adds what ``instrument()`` options switched on (cost metric, OpenInference).
+    ``needed`` (see ``_enabled``) says whether a call can produce telemetry at all; calls
+    that cannot go straight to litellm.
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
+    # Without content capture or events the request's facts go to the span only (metrics
+    # take none of them): a span that is not recorded (sampled out) needs none read.
+    span_only = not capture and not events_requested()
     stream_class = AsyncTracedStream if entry.is_async else SyncTracedStream
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -81,6 +106,8 @@ def make_wrapper(
                 conversation_id=session_id(call),
             )
         try:
+            if span_only and not invocation.span.is_recording():
+                return invocation  # sampled out: only the response's metric facts matter
             operation.read_request(invocation, call)
             if metadata_keys:
                 record_metadata(invocation.attributes, call, metadata_keys)
@@ -115,7 +142,7 @@ def make_wrapper(
         async def async_wrapper(
             wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any
         ) -> Any:
-            if _INSIDE_CALL.get():
+            if _INSIDE_CALL.get() or (needed is not None and not _needed(needed)):
                 return await wrapped(*args, **kwargs)
             try:
                 invocation = start(args, kwargs)
@@ -148,7 +175,7 @@ def make_wrapper(
         return async_wrapper
 
     def sync_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        if _INSIDE_CALL.get():
+        if _INSIDE_CALL.get() or (needed is not None and not _needed(needed)):
             return wrapped(*args, **kwargs)
         try:
             invocation = start(args, kwargs)
