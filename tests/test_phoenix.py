@@ -25,13 +25,9 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry_instrumentation_litellm._local_mlflow import (
-    answers,
-    free_port,
-    stop_process_group,
-)
 
 from mlflow_fixtures import child_env, unique
+from processes import answers, free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 240.0
