@@ -3,7 +3,6 @@ our own failures never reach the user."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import litellm
@@ -11,6 +10,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_litellm import _response
+from processes import free_port
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -83,14 +83,8 @@ async def test_http_500_from_server_async(instrumented, llm):
     assert span.attributes["error.type"] == "litellm.exceptions.InternalServerError"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_connection_refused(instrumented):
-    port = _closed_port()
+    port = free_port()  # nobody listens there
     with pytest.raises(Exception) as raised:  # litellm maps it (1.102.4: to a 500)
         litellm.completion(**_once("openai/gpt-4o-mini", f"http://127.0.0.1:{port}/v1"))
     span = instrumented.only()
