@@ -61,39 +61,34 @@ _PARTS: dict[str, dict[str, Any]] = {
 _PART = {"oneOf": [{"$ref": f"#/$defs/{name}"} for name in _PARTS]}
 _ROLE = {"type": "string", "minLength": 1}  # system | user | assistant | tool, or any string
 
-INPUT_MESSAGES: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$defs": _PARTS,
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "role": _ROLE,
-            "parts": {"type": "array", "items": _PART},
-            "name": _NULLABLE_STRING,
-        },
-        "required": ["role", "parts"],
-    },
-}
 
-OUTPUT_MESSAGES: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$defs": _PARTS,
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "role": _ROLE,
-            "parts": {"type": "array", "items": _PART},
-            "name": _NULLABLE_STRING,
-            "finish_reason": {
-                "type": "string",
-                "enum": ["stop", "length", "content_filter", "tool_call", "error"],
+def _messages(**more: dict[str, Any]) -> dict[str, Any]:
+    """An array of messages: a role, parts, an optional name, and the ``more`` properties
+    (required)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": _PARTS,
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "role": _ROLE,
+                "parts": {"type": "array", "items": _PART},
+                "name": _NULLABLE_STRING,
+                **more,
             },
+            "required": ["role", "parts", *more],
         },
-        "required": ["role", "parts", "finish_reason"],
-    },
-}
+    }
+
+
+INPUT_MESSAGES: dict[str, Any] = _messages()
+OUTPUT_MESSAGES: dict[str, Any] = _messages(
+    finish_reason={
+        "type": "string",
+        "enum": ["stop", "length", "content_filter", "tool_call", "error"],
+    }
+)
 
 TOOL_DEFINITIONS: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
