@@ -9,6 +9,21 @@ from typing import Any
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _MODALITY = {"type": "string"}  # image | video | audio, or any other string
 
+
+def _media_part(kind: str, key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A blob, file or uri part: its modality, an optional mime type and ``key``."""
+    return {
+        "type": "object",
+        "properties": {
+            "type": {"const": kind},
+            "mime_type": _NULLABLE_STRING,
+            "modality": _MODALITY,
+            key: value,
+        },
+        "required": ["type", "modality", key],
+    }
+
+
 _PARTS: dict[str, dict[str, Any]] = {
     "TextPart": {
         "type": "object",
@@ -34,36 +49,9 @@ _PARTS: dict[str, dict[str, Any]] = {
         },
         "required": ["type", "response"],
     },
-    "BlobPart": {
-        "type": "object",
-        "properties": {
-            "type": {"const": "blob"},
-            "mime_type": _NULLABLE_STRING,
-            "modality": _MODALITY,
-            "content": {"type": "string", "contentEncoding": "base64"},
-        },
-        "required": ["type", "modality", "content"],
-    },
-    "FilePart": {
-        "type": "object",
-        "properties": {
-            "type": {"const": "file"},
-            "mime_type": _NULLABLE_STRING,
-            "modality": _MODALITY,
-            "file_id": {"type": "string"},
-        },
-        "required": ["type", "modality", "file_id"],
-    },
-    "UriPart": {
-        "type": "object",
-        "properties": {
-            "type": {"const": "uri"},
-            "mime_type": _NULLABLE_STRING,
-            "modality": _MODALITY,
-            "uri": {"type": "string"},
-        },
-        "required": ["type", "modality", "uri"],
-    },
+    "BlobPart": _media_part("blob", "content", {"type": "string", "contentEncoding": "base64"}),
+    "FilePart": _media_part("file", "file_id", {"type": "string"}),
+    "UriPart": _media_part("uri", "uri", {"type": "string"}),
     "ReasoningPart": {
         "type": "object",
         "properties": {"type": {"const": "reasoning"}, "content": {"type": "string"}},
@@ -73,39 +61,34 @@ _PARTS: dict[str, dict[str, Any]] = {
 _PART = {"oneOf": [{"$ref": f"#/$defs/{name}"} for name in _PARTS]}
 _ROLE = {"type": "string", "minLength": 1}  # system | user | assistant | tool, or any string
 
-INPUT_MESSAGES: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$defs": _PARTS,
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "role": _ROLE,
-            "parts": {"type": "array", "items": _PART},
-            "name": _NULLABLE_STRING,
-        },
-        "required": ["role", "parts"],
-    },
-}
 
-OUTPUT_MESSAGES: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$defs": _PARTS,
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "role": _ROLE,
-            "parts": {"type": "array", "items": _PART},
-            "name": _NULLABLE_STRING,
-            "finish_reason": {
-                "type": "string",
-                "enum": ["stop", "length", "content_filter", "tool_call", "error"],
+def _messages(**more: dict[str, Any]) -> dict[str, Any]:
+    """An array of messages: a role, parts, an optional name, and the ``more`` properties
+    (required)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": _PARTS,
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "role": _ROLE,
+                "parts": {"type": "array", "items": _PART},
+                "name": _NULLABLE_STRING,
+                **more,
             },
+            "required": ["role", "parts", *more],
         },
-        "required": ["role", "parts", "finish_reason"],
-    },
-}
+    }
+
+
+INPUT_MESSAGES: dict[str, Any] = _messages()
+OUTPUT_MESSAGES: dict[str, Any] = _messages(
+    finish_reason={
+        "type": "string",
+        "enum": ["stop", "length", "content_filter", "tool_call", "error"],
+    }
+)
 
 TOOL_DEFINITIONS: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

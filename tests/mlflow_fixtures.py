@@ -49,13 +49,15 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 class LocalHTTPServer:
-    """``handler`` served on 127.0.0.1, a free port, from a daemon thread; ``close()`` stops it."""
+    """``handler`` served on 127.0.0.1, ``port`` or a free one, from a daemon thread;
+    ``close()`` stops it."""
 
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.server.block_on_close = False  # do not wait for a deliberately slow answer
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.port: int = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:

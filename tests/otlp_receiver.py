@@ -5,16 +5,16 @@ A small threaded HTTP server on 127.0.0.1 that answers 200 to every
 (with their resource's attributes, so a worker is told apart by ``process.pid``), and
 the names of the metrics in every ``ExportMetricsServiceRequest``.
 ``stop()`` closes the port and ``start()`` binds the same port again: a backend that
-goes down and comes back.
+goes down and comes back. Point a child process at it with :meth:`OTLPReceiver.exporter_env`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -24,6 +24,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from mlflow_fixtures import LocalHTTPServer
 
 PATH = "/v1/traces"
 METRICS_PATH = "/v1/metrics"
@@ -50,12 +52,21 @@ class ReceivedSpan:
     span_id: int
     parent_id: int | None
     kind: int
+    """OTLP's ``SpanKind``: 1 internal, 2 server, 3 client."""
+    start: int
+    end: int
     attributes: dict[str, Any]
+    status_code: int
+    """OTLP's ``StatusCode``: 0 unset, 1 ok, 2 error."""
+    status_message: str
     resource: dict[str, Any]
 
     @property
     def pid(self) -> Any:
         return self.resource.get("process.pid")
+
+    def overlaps(self, other: ReceivedSpan) -> bool:
+        return self.start < other.end and other.start < self.end
 
 
 @dataclass
@@ -66,7 +77,7 @@ class OTLPReceiver:
     spans: list[ReceivedSpan] = field(default_factory=list)
     metric_names: set[str] = field(default_factory=set)
     posts: int = 0
-    _server: ThreadingHTTPServer | None = None
+    _server: LocalHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -110,16 +121,13 @@ class OTLPReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = LocalHTTPServer(Handler, self.port)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
 
     def _add(self, request: ExportTraceServiceRequest) -> None:
@@ -135,7 +143,11 @@ class OTLPReceiver:
                             span_id=int.from_bytes(span.span_id, "big"),
                             parent_id=int.from_bytes(span.parent_span_id, "big") or None,
                             kind=span.kind,
+                            start=span.start_time_unix_nano,
+                            end=span.end_time_unix_nano,
                             attributes=attributes(span.attributes),
+                            status_code=span.status.code,
+                            status_message=span.status.message,
                             resource=resource,
                         )
                     )
@@ -170,3 +182,12 @@ class OTLPReceiver:
             if condition(spans) or time.monotonic() > deadline:
                 return spans
             time.sleep(0.1)
+
+
+def running() -> Iterator[OTLPReceiver]:
+    """A started receiver, stopped afterwards: the body of a test module's fixture."""
+    receiver = OTLPReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()

@@ -3,15 +3,27 @@ our own failures never reach the user."""
 
 from __future__ import annotations
 
-import socket
+from typing import Any
 
 import litellm
 import pytest
 from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_litellm import _response
+from processes import free_port
 
 MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def _once(model: str, api_base: str) -> dict[str, Any]:
+    """A call's arguments, without litellm's retries: one failure, one span."""
+    return {
+        "model": model,
+        "messages": MESSAGES,
+        "api_base": api_base,
+        "api_key": "sk-fake",
+        "max_retries": 0,
+    }
 
 
 def test_mock_rate_limit_error_propagates_unchanged(instrumented):
@@ -55,13 +67,7 @@ def test_exception_object_is_the_one_litellm_raised(instrumented, monkeypatch):
 
 def test_http_429_from_server(instrumented, llm):
     with pytest.raises(litellm.RateLimitError):
-        litellm.completion(
-            model="openai/gpt-4o-mini-error-429",
-            messages=MESSAGES,
-            api_base=llm.base_url,
-            api_key="sk-fake",
-            max_retries=0,
-        )
+        litellm.completion(**_once("openai/gpt-4o-mini-error-429", llm.base_url))
     span = instrumented.only()
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "litellm.exceptions.RateLimitError"
@@ -71,34 +77,16 @@ def test_http_429_from_server(instrumented, llm):
 
 async def test_http_500_from_server_async(instrumented, llm):
     with pytest.raises(litellm.InternalServerError):
-        await litellm.acompletion(
-            model="openai/gpt-4o-mini-error-500",
-            messages=MESSAGES,
-            api_base=llm.base_url,
-            api_key="sk-fake",
-            max_retries=0,
-        )
+        await litellm.acompletion(**_once("openai/gpt-4o-mini-error-500", llm.base_url))
     span = instrumented.only()
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "litellm.exceptions.InternalServerError"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_connection_refused(instrumented):
-    port = _closed_port()
+    port = free_port()  # nobody listens there
     with pytest.raises(Exception) as raised:  # litellm maps it (1.102.4: to a 500)
-        litellm.completion(
-            model="openai/gpt-4o-mini",
-            messages=MESSAGES,
-            api_base=f"http://127.0.0.1:{port}/v1",
-            api_key="sk-fake",
-            max_retries=0,
-        )
+        litellm.completion(**_once("openai/gpt-4o-mini", f"http://127.0.0.1:{port}/v1"))
     span = instrumented.only()
     assert span.status.status_code is StatusCode.ERROR
     assert "Connection error" in str(raised.value)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from guardrail_receiver import OtlpReceiver, ReceivedSpan
+from otlp_receiver import OTLPReceiver, ReceivedSpan, running
 from proxy_fixtures import (
     MASTER_KEY,
     SECRETS,
@@ -107,22 +107,16 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
     return config
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
-    receiver = OtlpReceiver()
-    try:
-        yield receiver
-    finally:
-        receiver.stop()
+receiver = pytest.fixture(running, scope="module", name="receiver")
 
 
 @pytest.fixture(scope="module")
 def guarded_proxy(
-    tmp_path_factory: pytest.TempPathFactory, fake_llm: Any, receiver: OtlpReceiver
+    tmp_path_factory: pytest.TempPathFactory, fake_llm: Any, receiver: OTLPReceiver
 ) -> Iterator[ProxyServer]:
     directory: Path = tmp_path_factory.mktemp("proxy-guardrails")
     (directory / "word_guardrail.py").write_text(GUARDRAIL)
-    env = proxy_env(**receiver.env())
+    env = proxy_env(**receiver.exporter_env(), OTEL_BSP_SCHEDULE_DELAY="100")
     proxy = start_proxy(directory, guardrail_config(fake_llm.base_url), env)
     try:
         yield proxy
@@ -165,31 +159,38 @@ class Request:
     def __init__(
         self,
         proxy: ProxyServer,
-        receiver: OtlpReceiver,
+        receiver: OTLPReceiver,
         route: str,
         text: str,
         caller: bool,
         key: str = MASTER_KEY,
     ) -> None:
-        self.caller_span = f"{secrets.randbits(64) or 1:016x}" if caller else ""
-        trace_id = f"{secrets.randbits(128) or 1:032x}"
-        headers = {"traceparent": f"00-{trace_id}-{self.caller_span}-01"} if caller else {}
-        seen = {s.trace_id for s in receiver.spans if s.kind == SERVER}
+        self.caller_span = (secrets.randbits(64) or 1) if caller else None
+        trace_id = secrets.randbits(128) or 1
+        headers = (
+            {"traceparent": f"00-{trace_id:032x}-{self.caller_span:016x}-01"} if caller else {}
+        )
+        seen = {s.trace_id for s in receiver.snapshot() if s.kind == SERVER}
         self.status = send(proxy, route, text, headers, key)
+
+        def new_servers(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
+            return [s for s in spans if s.kind == SERVER and s.trace_id not in seen]
+
         if not caller:  # one worker, one request at a time: the one new server span
-            servers = receiver.wait(
-                lambda spans: [s for s in spans if s.kind == SERVER and s.trace_id not in seen]
-            )
+            servers = new_servers(receiver.wait_for(lambda spans: bool(new_servers(spans))))
             assert len(servers) == 1, servers
             trace_id = servers[0].trace_id
-        # the server span ends last; and the post-call phase's batch may come after it
-        self.spans = receiver.trace(
-            trace_id,
-            lambda spans: (
-                any(s.kind == SERVER for s in spans)
-                and (self.status != 200 or any(s.name == POST_CALL for s in spans))
-            ),
-        )
+
+        def in_trace(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
+            return [s for s in spans if s.trace_id == trace_id]
+
+        def done(spans: list[ReceivedSpan]) -> bool:
+            # the server span ends last; and the post-call phase's batch may come after it
+            return any(s.kind == SERVER for s in spans) and (
+                self.status != 200 or any(s.name == POST_CALL for s in spans)
+            )
+
+        self.spans = in_trace(receiver.wait_for(lambda spans: done(in_trace(spans))))
         self.route = route
 
     def one(self, name: str, **attributes: Any) -> ReceivedSpan:
@@ -278,7 +279,7 @@ NO_DURING_CALL = {"/images/generations"}
 @pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
 @pytest.mark.parametrize("route", list(ROUTES))
 def test_guardrails_auth_and_hooks_share_the_request_trace(
-    guarded_proxy: ProxyServer, receiver: OtlpReceiver, route: str, caller: bool
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver, route: str, caller: bool
 ) -> None:
     during = {} if route in NO_DURING_CALL else {"during_call": "passed"}
     passing = Request(guarded_proxy, receiver, route, "hello there", caller)
@@ -293,7 +294,7 @@ def test_guardrails_auth_and_hooks_share_the_request_trace(
 
 
 def test_a_refused_key_ends_the_auth_span_with_an_error_and_no_key(
-    guarded_proxy: ProxyServer, receiver: OtlpReceiver
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver
 ) -> None:
     key = "sk-unknown-TOPSECRET-5d1a"
     refused = Request(guarded_proxy, receiver, "/chat/completions", "hello", True, key=key)

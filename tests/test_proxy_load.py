@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from otlp_receiver import OTLPReceiver, ReceivedSpan
+from otlp_receiver import OTLPReceiver, ReceivedSpan, running
 from proxy_fixtures import MASTER_KEY, ProxyServer, proxy_config, proxy_env, start_proxy
 
 SERVER = 2  # opentelemetry.proto SpanKind SPAN_KIND_SERVER
@@ -107,13 +107,7 @@ def assert_no_duplicates(spans: list[ReceivedSpan]) -> None:
     assert not repeated, f"{len(repeated)} spans received more than once"
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[OTLPReceiver]:
-    receiver = OTLPReceiver().start()
-    try:
-        yield receiver
-    finally:
-        receiver.stop()
+receiver = pytest.fixture(running, scope="module", name="receiver")
 
 
 @pytest.fixture(scope="module")
