@@ -112,6 +112,26 @@ def test_no_cost_point_when_litellm_has_no_price(instrumented, llm):
     assert cost_points(instrumented) == []
 
 
+@pytest.mark.parametrize("provider", ["no-op", "global placeholder"])
+def test_no_cost_work_when_no_meter_provider_keeps_points(
+    instrument, telemetry, monkeypatch, provider
+):
+    """A meter provider that drops every point costs no attribute building per call."""
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    from opentelemetry_instrumentation_litellm import _cost_metric
+
+    built = []
+    monkeypatch.setattr(_cost_metric, "metric_attributes", lambda inv: built.append(inv) or {})
+    if provider == "no-op":
+        instrument(meter_provider=NoOpMeterProvider())
+    else:  # no meter provider given and none set globally: the API's placeholder
+        instrument(meter_provider=None)
+    litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response="hello")
+    assert telemetry.only().attributes["litellm.response.cost"] > 0  # litellm priced it
+    assert built == []
+
+
 def test_no_cost_point_for_a_failed_call(instrumented):
     with pytest.raises(litellm.RateLimitError):
         litellm.completion(
