@@ -51,8 +51,6 @@ from opentelemetry_instrumentation_litellm._upstream import (
 
 _logger = logging.getLogger(__name__)
 
-_UTILS_MODULE: Final = PROXY_UTILS_MODULE
-_AUTH_MODULE: Final = PROXY_AUTH_MODULE
 _GUARDRAIL_MODULE: Final = "litellm.integrations.custom_guardrail"
 
 PASSED: Final = "passed"
@@ -311,11 +309,11 @@ _pre_call = _make_phase(PRE_CALL_SPAN, describe_errors=True)
 _post_call = _make_phase(POST_CALL_SPAN, describe_errors=True)
 
 _WRAPPERS: Final = (
-    (_AUTH_MODULE, None, PROXY_AUTH_BUILDER, _auth),
-    (_UTILS_MODULE, "ProxyLogging", "pre_call_hook", _pre_call),
-    (_UTILS_MODULE, "ProxyLogging", "post_call_success_hook", _post_call),
-    (_UTILS_MODULE, "ProxyLogging", PROXY_PRE_CALL_GUARDRAIL, _pre_call_guardrail),
-    (_UTILS_MODULE, "ProxyLogging", PROXY_GUARDRAIL_WITH_METRICS, _guardrail_with_metrics),
+    (PROXY_AUTH_MODULE, None, PROXY_AUTH_BUILDER, _auth),
+    (PROXY_UTILS_MODULE, "ProxyLogging", "pre_call_hook", _pre_call),
+    (PROXY_UTILS_MODULE, "ProxyLogging", "post_call_success_hook", _post_call),
+    (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_PRE_CALL_GUARDRAIL, _pre_call_guardrail),
+    (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_GUARDRAIL_WITH_METRICS, _guardrail_with_metrics),
 )
 """(module, class or None, function, wrapper): what is wrapped."""
 

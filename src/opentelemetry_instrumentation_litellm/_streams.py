@@ -415,12 +415,18 @@ class _TracedStream:
     # guarded and the span is ended by util-genai's own (idempotent) stop/fail or
     # finalization, so no failing step of ours reaches the user or leaves the span open.
 
+    def _record_outcome(self, error: BaseException | None) -> None:
+        """What the chunks added up to, onto the invocation (the span is still open).
+        A step: the hooks below guard it, then end the span themselves."""
+        invocation = self._self_invocation
+        self._self_state.apply(invocation, self.__wrapped__, self._self_policy, error)
+        if self._self_extras is not None:
+            self._self_extras.on_response(invocation)
+
     def _on_stream_end(self) -> None:
         invocation = self._self_invocation
         try:
-            self._self_state.apply(invocation, self.__wrapped__, self._self_policy, None)
-            if self._self_extras is not None:
-                self._self_extras.on_response(invocation)
+            self._record_outcome(None)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
         try:
@@ -431,9 +437,7 @@ class _TracedStream:
     def _on_stream_error(self, error: BaseException) -> None:
         invocation = self._self_invocation
         try:
-            self._self_state.apply(invocation, self.__wrapped__, self._self_policy, error)
-            if self._self_extras is not None:
-                self._self_extras.on_response(invocation)
+            self._record_outcome(error)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
         try:
