@@ -15,6 +15,7 @@ import json
 import secrets
 import textwrap
 import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ GUARDRAIL = textwrap.dedent(
     class WordGuardrail(CustomGuardrail):
         async def apply_guardrail(self, inputs, request_data, input_type, logging_obj=None):
             texts = inputs.get("texts") or []
-            if any("forbidden" in text for text in texts):
+            words = ("forbidden",) if input_type == "request" else ("forbidden", "leak")
+            if any(word in text for text in texts for word in words):
                 raise HTTPException(status_code=400, detail={"error": "word not allowed"})
             old, new = ("darn", "d**n") if input_type == "request" else ("heck", "h**k")
             if any(old in text for text in texts):
@@ -56,6 +58,18 @@ GUARDRAIL = textwrap.dedent(
         async def apply_guardrail(self, inputs, request_data, input_type, logging_obj=None):
             await asyncio.sleep(0.3)
             return await super().apply_guardrail(inputs, request_data, input_type, logging_obj)
+
+
+    class StreamRewriteGuardrail(CustomGuardrail):
+        # rewrites "heck" in streamed answers only, and has litellm send the rewritten
+        # text (its default streaming mode, "block_only", drops rewrites)
+
+        streaming_transform_mode = "incremental_diff"
+
+        async def apply_guardrail(self, inputs, request_data, input_type, logging_obj=None):
+            if input_type == "response" and request_data.get("stream"):
+                inputs["texts"] = [t.replace("heck", "h**k") for t in inputs.get("texts") or []]
+            return inputs
     """
 )
 
@@ -85,8 +99,18 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
     config["model_list"] += [
         {"model_name": "fake", "litellm_params": {"model": "openai/gpt-4o-mini", **upstream}},
         {"model_name": "imager", "litellm_params": {"model": "openai/dall-e-3", **upstream}},
+        {"model_name": "speaker", "litellm_params": {"model": "openai/tts-1", **upstream}},
+        {"model_name": "transcriber", "litellm_params": {"model": "openai/whisper-1", **upstream}},
     ]
     config["guardrails"] = [
+        {  # first: the inner layer of a streamed answer's post-call chain
+            "guardrail_name": "word-rewrite",
+            "litellm_params": {
+                "guardrail": "word_guardrail.StreamRewriteGuardrail",
+                "mode": "post_call",
+                "default_on": True,
+            },
+        },
         {
             "guardrail_name": "word-filter",
             "litellm_params": {
@@ -124,15 +148,49 @@ def guarded_proxy(
         proxy.stop()
 
 
+AUDIO = b"RIFF\x24\x00\x00\x00WAVEfmt fake audio"
+
+
+def multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body with ``fields`` and one file: (body, content type)."""
+    boundary = secrets.token_hex(8)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: audio/wav\r\n\r\n".encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 def send(
-    proxy: ProxyServer, route: str, text: str, headers: dict[str, str], key: str = MASTER_KEY
-) -> int:
-    """POST ``text`` on ``route``; the HTTP status."""
+    proxy: ProxyServer,
+    route: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    key: str = MASTER_KEY,
+) -> tuple[int, bytes]:
+    """POST ``body`` on ``route`` (as a form with an audio file on the transcription
+    route, as JSON elsewhere): the HTTP status and the answer's bytes."""
+    if route == "/audio/transcriptions":
+        data, content_type = multipart(body, "hello.wav", AUDIO)
+    else:
+        data, content_type = json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(
+        f"{proxy.url}{route}",
+        data=data,
+        method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": content_type} | headers,
+    )
     try:
-        proxy.post(route, ROUTES[route](text), key, **headers)
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
     except urllib.error.HTTPError as error:
-        return error.code
-    return 200
+        return error.code, error.read()
 
 
 def tree(spans: list[ReceivedSpan]) -> str:
@@ -164,14 +222,22 @@ class Request:
         text: str,
         caller: bool,
         key: str = MASTER_KEY,
+        *,
+        body: dict[str, Any] | None = None,
+        last: Callable[[list[ReceivedSpan]], bool] | None = None,
     ) -> None:
+        """``body`` (default: ``ROUTES[route](text)``); ``last``: whether the spans that may
+        reach the receiver after the server span are there (default: the post-call phase)."""
         self.caller_span = (secrets.randbits(64) or 1) if caller else None
         trace_id = secrets.randbits(128) or 1
         headers = (
             {"traceparent": f"00-{trace_id:032x}-{self.caller_span:016x}-01"} if caller else {}
         )
         seen = {s.trace_id for s in receiver.snapshot() if s.kind == SERVER}
-        self.status = send(proxy, route, text, headers, key)
+        body = ROUTES[route](text) if body is None else body
+        self.status, self.answer = send(proxy, route, body, headers, key)
+        if last is None:
+            last = lambda spans: any(s.name == POST_CALL for s in spans)  # noqa: E731
 
         def new_servers(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
             return [s for s in spans if s.kind == SERVER and s.trace_id not in seen]
@@ -186,9 +252,7 @@ class Request:
 
         def done(spans: list[ReceivedSpan]) -> bool:
             # the server span ends last; and the post-call phase's batch may come after it
-            return any(s.kind == SERVER for s in spans) and (
-                self.status != 200 or any(s.name == POST_CALL for s in spans)
-            )
+            return any(s.kind == SERVER for s in spans) and (self.status != 200 or last(spans))
 
         self.spans = in_trace(receiver.wait_for(lambda spans: done(in_trace(spans))))
         self.route = route
@@ -309,3 +373,163 @@ def test_a_refused_key_ends_the_auth_span_with_an_error_and_no_key(
     text = json.dumps([(s.name, s.attributes, s.status_message) for s in refused.spans])
     for secret in (key, *SECRETS):
         assert secret not in text
+
+
+# -- audio routes --------------------------------------------------------------------------
+
+AUDIO_ROUTES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "/audio/speech": lambda text: {"model": "speaker", "input": text, "voice": "alloy"},
+    "/audio/transcriptions": lambda text: {"model": "transcriber", "prompt": text},
+}
+
+
+def assert_audio_request(request: Request, pre_call: str) -> None:
+    """An audio route runs the pre-call hooks only: no during-call or post-call guardrail."""
+    server = next(s for s in request.spans if s.kind == SERVER)
+    assert server.parent_id == request.caller_span, tree(request.spans)
+    assert {s.trace_id for s in request.spans} == {server.trace_id}
+    for phase in (AUTH, PRE_CALL):
+        assert request.one(phase).parent_id == server.span_id
+    pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
+    assert pre.attributes["litellm.guardrail.outcome"] == pre_call
+    assert not request.named(POST_CALL) and not request.named("guardrail word-watch")
+    assert len(request.named("guardrail word-filter")) == 1
+    if pre_call == "blocked":
+        assert request.status == 400
+        assert pre.status_code == ERROR
+        assert pre.attributes["error.type"] == "fastapi.exceptions.HTTPException"
+        assert not request.model_call(), tree(request.spans)
+        return
+    assert request.status == 200
+    [call] = request.model_call()
+    routers = [s for s in request.spans if s.name.startswith("router ")]
+    parents = {server.span_id} | {s.span_id for s in routers if s.parent_id == server.span_id}
+    assert call.parent_id in parents, tree(request.spans)
+    assert pre.end <= call.start
+    text = json.dumps([(s.attributes, s.status_message) for s in request.spans])
+    for word in (*SECRETS, "forbidden", "darn"):
+        assert word not in text, f"{word!r} recorded"
+
+
+def audio_request(
+    proxy: ProxyServer, receiver: OTLPReceiver, route: str, text: str, caller: bool
+) -> Request:
+    def last(spans: list[ReceivedSpan]) -> bool:
+        return any("gen_ai.operation.name" in s.attributes for s in spans)
+
+    return Request(proxy, receiver, route, text, caller, body=AUDIO_ROUTES[route](text), last=last)
+
+
+@pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
+def test_speech_guardrails_check_the_text_to_speak(
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver, fake_llm: Any, caller: bool
+) -> None:
+    route = "/audio/speech"
+    passing = audio_request(guarded_proxy, receiver, route, "hello there", caller)
+    assert_audio_request(passing, "passed")
+    assert passing.answer and passing.answer[:1] != b"{"  # audio bytes
+
+    blocked = audio_request(guarded_proxy, receiver, route, "a forbidden word", caller)
+    assert_audio_request(blocked, "blocked")
+
+    fake_llm.reset()
+    rewritten = audio_request(guarded_proxy, receiver, route, "darn it", caller)
+    assert_audio_request(rewritten, "modified")
+    [spoken] = [r["body"]["input"] for r in fake_llm.requests() if r["path"].endswith("speech")]
+    assert spoken == "d**n it"
+
+
+@pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
+def test_transcription_guardrails_see_no_text(
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver, caller: bool
+) -> None:
+    # litellm 1.102.4 gives a guardrail nothing of a transcription request (its input is
+    # audio; the ``prompt`` field is not checked) and runs no post-call hook on the
+    # route, so the transcript is never checked either: the guardrail always passes.
+    route = "/audio/transcriptions"
+    for text in ("hello there", "a forbidden word", "darn it"):
+        request = audio_request(guarded_proxy, receiver, route, text, caller)
+        assert_audio_request(request, "passed")
+        assert json.loads(request.answer)["text"] == "Hello from the audio file"
+
+
+# -- streamed answers ------------------------------------------------------------------------
+
+
+def streamed(answer: bytes) -> tuple[str, list[Any]]:
+    """A chat stream's text and its error frames."""
+    text, errors = "", []
+    for line in answer.decode().splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        event = json.loads(line[len("data: ") :])
+        if "error" in event:
+            errors.append(event["error"])
+        for choice in event.get("choices") or ():
+            text += (choice.get("delta") or {}).get("content") or ""
+    return text, errors
+
+
+STREAM_CHECKS = ("word-rewrite", "word-filter")
+"""The post-call guardrails, in config.yaml's order: the layers of a streamed answer's
+post-call chain, inner to outer."""
+
+
+def stream_request(proxy: ProxyServer, receiver: OTLPReceiver, text: str, caller: bool) -> Request:
+    body = {"model": "fake", "messages": [{"role": "user", "content": text}], "stream": True}
+
+    def checked(spans: list[ReceivedSpan]) -> bool:  # the stream checks end after the server
+        modes = [(s.name, s.attributes.get("litellm.guardrail.mode")) for s in spans]
+        return all((f"guardrail {name}", "post_call") in modes for name in STREAM_CHECKS)
+
+    return Request(proxy, receiver, "/chat/completions", text, caller, body=body, last=checked)
+
+
+def assert_stream(request: Request, outcomes: dict[str, str]) -> None:
+    """One span per post-call guardrail and stream, siblings under the server span."""
+    spans = request.spans
+    server = next(s for s in spans if s.kind == SERVER)
+    assert server.parent_id == request.caller_span, tree(spans)
+    assert {s.trace_id for s in spans} == {server.trace_id}
+    assert request.status == 200  # a block mid-stream comes after the status line
+    for phase in (AUTH, PRE_CALL):
+        assert request.one(phase).parent_id == server.span_id
+    pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
+    assert pre.attributes["litellm.guardrail.outcome"] == "passed"
+    [call] = request.model_call()
+    assert not request.named(POST_CALL), "litellm runs no post_call_success_hook on streams"
+    for name, outcome in outcomes.items():
+        check = request.guardrail(name, "post_call", server)
+        assert call.start <= check.start, tree(spans)
+        assert check.attributes["litellm.guardrail.outcome"] == outcome, tree(spans)
+        if outcome == "blocked":
+            assert check.status_code == ERROR
+            assert check.attributes["error.type"] == "fastapi.exceptions.HTTPException"
+        else:
+            assert check.status_code != ERROR
+    text = json.dumps([(s.attributes, s.status_message) for s in spans])
+    for word in (*SECRETS, "leak", "heck", "word not allowed"):
+        assert word not in text, f"{word!r} recorded"
+
+
+@pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
+def test_a_streamed_answer_gets_one_guardrail_span_per_guardrail(
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver, caller: bool
+) -> None:
+    passing = stream_request(guarded_proxy, receiver, "echo: hello there", caller)
+    assert_stream(passing, {"word-rewrite": "passed", "word-filter": "passed"})
+    assert streamed(passing.answer) == ("hello there", [])
+
+    # the answer's text reached the client before the end-of-stream check blocked it:
+    # litellm ends the stream with an error event
+    blocked = stream_request(guarded_proxy, receiver, "echo: a leak", caller)
+    assert_stream(blocked, {"word-rewrite": "passed", "word-filter": "blocked"})
+    text, errors = streamed(blocked.answer)
+    assert text == "a leak"
+    assert [error["message"] for error in errors] == ["word not allowed"]
+
+    # word-rewrite (streaming_transform_mode "incremental_diff") sends its rewrite;
+    # word-filter's own "heck" rewrite would be dropped in litellm's default "block_only"
+    rewritten = stream_request(guarded_proxy, receiver, "echo: oh heck", caller)
+    assert_stream(rewritten, {"word-rewrite": "modified", "word-filter": "passed"})
+    assert streamed(rewritten.answer) == ("oh h**k", [])

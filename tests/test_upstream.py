@@ -214,6 +214,40 @@ def test_litellm_proxy_keeps_the_auth_hook_and_guardrail_seams():
         assert name in vars(utils.ProxyLogging), f"litellm ProxyLogging.{name} is gone"
 
 
+def test_litellm_proxy_keeps_the_streamed_guardrail_seams():
+    """The functions ``_proxy_spans`` wraps to give a streamed answer's guardrail checks
+    their spans, with the parameters it reads, in the order it reads them."""
+    import importlib
+    import inspect
+
+    from opentelemetry_instrumentation_litellm import _upstream as door
+
+    def parameters(function: object) -> list[str]:
+        return [p for p in inspect.signature(function).parameters if p != "self"]  # type: ignore[arg-type]
+
+    utils = importlib.import_module(door.PROXY_UTILS_MODULE)
+    layer = vars(utils.ProxyLogging).get(door.PROXY_STREAM_LAYER)
+    assert isinstance(layer, staticmethod), f"litellm ProxyLogging.{door.PROXY_STREAM_LAYER}"
+    assert inspect.isasyncgenfunction(layer.__func__)
+    assert parameters(layer.__func__) == ["callback", "gen"]
+
+    unified = getattr(
+        importlib.import_module(door.PROXY_UNIFIED_GUARDRAIL_MODULE), door.PROXY_UNIFIED_GUARDRAIL
+    )
+    hook = vars(unified)["async_post_call_streaming_iterator_hook"]
+    assert inspect.isasyncgenfunction(hook)
+    assert parameters(hook)[:4] == [
+        "user_api_key_dict",
+        "response",
+        "request_data",
+        "guardrail_to_apply",
+    ]
+    for name in door.PROXY_STREAM_BLOCK_HANDLERS:
+        handler = vars(unified)[name]
+        assert inspect.isasyncgenfunction(handler), name
+        assert parameters(handler)[0] == "exc", name
+
+
 def test_the_api_keeps_its_proxy_meter_provider():
     from opentelemetry import metrics
 

@@ -25,27 +25,43 @@ the proxy itself; :func:`disable` restores litellm's own functions.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final
 
+from opentelemetry import context
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, use_span
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    set_span_in_context,
+    use_span,
+)
 from opentelemetry.util.genai.utils import fq_exception_type
 from wrapt import FunctionWrapper
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._response import field
 from opentelemetry_instrumentation_litellm._shutdown import on_proxy_import
 from opentelemetry_instrumentation_litellm._upstream import (
     PROXY_AUTH_BUILDER,
     PROXY_AUTH_MODULE,
     PROXY_GUARDRAIL_WITH_METRICS,
     PROXY_PRE_CALL_GUARDRAIL,
+    PROXY_STREAM_BLOCK_HANDLERS,
+    PROXY_STREAM_LAYER,
+    PROXY_UNIFIED_GUARDRAIL,
+    PROXY_UNIFIED_GUARDRAIL_MODULE,
     PROXY_UTILS_MODULE,
 )
 
@@ -149,11 +165,14 @@ def _fail(span: Span, error_type: str, description: str | None, settings: _Setti
     span.set_status(Status(StatusCode.ERROR, description if settings.capture_content() else None))
 
 
-def _start_guardrail(settings: _Settings, callback: Any, mode: Any) -> Span:
+def _start_guardrail(
+    settings: _Settings, callback: Any, mode: Any, parent: context.Context | None = None
+) -> Span:
     name = getattr(callback, "guardrail_name", None) or type(callback).__name__
     mode = getattr(mode, "value", mode)
     return settings.tracer.start_span(
         f"guardrail {name}",
+        context=parent,
         kind=SpanKind.INTERNAL,
         attributes={
             attrs.LITELLM_GUARDRAIL_NAME: str(name),
@@ -270,6 +289,164 @@ async def _guardrail_with_metrics(wrapped: Any, instance: Any, args: Any, kwargs
     )
 
 
+# -- guardrails on a streamed answer ----------------------------------------------------
+
+
+class _StreamCheck:
+    """What one guardrail's check of one streamed answer saw: the answer text it got and
+    the text it passed on (chat chunks' ``delta.content``; ``None`` when unknown), and a
+    block litellm caught mid-stream and turned into an in-stream error or block message."""
+
+    __slots__ = ("block", "received", "sent")
+
+    def __init__(self, tapped: bool) -> None:
+        self.received: list[str] | None = [] if tapped else None
+        self.sent: list[str] | None = [] if tapped else None
+        self.block: BaseException | None = None
+
+
+_stream_check: ContextVar[_StreamCheck | None] = ContextVar(
+    "litellm_guardrail_stream_check", default=None
+)
+"""The check whose guardrail code is running: set while its layer makes a chunk."""
+
+
+def _delta_text(chunk: Any) -> str:
+    """The text of a streamed chat chunk (other chunk types: empty)."""
+    try:
+        choices = field(chunk, "choices") or ()
+        texts = [field(field(choice, "delta"), "content") for choice in choices]
+        return "".join(text for text in texts if isinstance(text, str))
+    except Exception:
+        return ""
+
+
+async def _tap(stream: Any, received: list[str]) -> Any:
+    """``stream``'s chunks, unchanged, noting their text in ``received``."""
+    async for chunk in stream:
+        received.append(_delta_text(chunk))
+        yield chunk
+
+
+def _end_stream_check(
+    span: Span, settings: _Settings, check: _StreamCheck, error: BaseException | None
+) -> None:
+    if error is None:
+        error = check.block
+    if error is not None:
+        _end_guardrail(span, settings, None, None, error=error)
+    elif check.received is not None and check.sent is not None:
+        before = ("".join(check.received),)
+        after = ("".join(check.sent),)
+        _end_guardrail(span, settings, before, lambda _result: after)
+    else:
+        _end_guardrail(span, settings, None, None)
+
+
+async def _checked_stream(
+    settings: _Settings, callback: Any, layer: Any, check: _StreamCheck, parent: context.Context
+) -> Any:
+    """``layer``'s chunks, unchanged, in one ``guardrail {name}`` span (mode ``post_call``)
+    from the first chunk asked for to the layer's end. The span is current while the layer
+    makes a chunk, and so is ``check``, for :func:`_note_stream_block`.
+
+    The layers of one answer are nested iterators: each asks the one below for chunks. Their
+    spans are siblings, children of ``parent``, what was current when the chain was built
+    (the request), not of each other."""
+    iterator: AsyncIterator[Any] = layer.__aiter__()
+    span = span_context = None
+    try:
+        span = _start_guardrail(settings, callback, "post_call", parent)
+        span_context = set_span_in_context(span)
+    except Exception:
+        _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
+    sent = check.sent
+    try:
+        while True:
+            checking = _stream_check.set(check)
+            current = context.attach(span_context) if span_context is not None else None
+            try:
+                chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                if current is not None:
+                    context.detach(current)
+                _stream_check.reset(checking)
+            if sent is not None:
+                sent.append(_delta_text(chunk))
+            yield chunk
+    except (GeneratorExit, asyncio.CancelledError):
+        # the client went away: the check did not finish, no outcome
+        if span is not None:
+            span.end()
+        raise
+    except BaseException as error:
+        if span is not None:
+            _end_stream_check(span, settings, check, error)
+        raise
+    if span is not None:
+        _end_stream_check(span, settings, check, None)
+
+
+def _is_checked(stream: Any) -> bool:
+    return getattr(stream, "ag_code", None) is _checked_stream.__code__
+
+
+def _unified_stream_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``UnifiedLLMGuardrails.async_post_call_streaming_iterator_hook(user_api_key_dict,
+    response, request_data, guardrail_to_apply, ...)``: one ``apply_guardrail`` guardrail's
+    check of a streamed answer. Its input is tapped, to tell a rewrite from a pass."""
+    settings = _settings
+    callback = _argument(args, kwargs, 3, "guardrail_to_apply")
+    if settings is None or callback is None:
+        return wrapped(*args, **kwargs)
+    check = _StreamCheck(tapped="response" in kwargs or len(args) > 1)
+    received = check.received
+    if received is not None and "response" in kwargs:
+        kwargs = {**kwargs, "response": _tap(kwargs["response"], received)}
+    elif received is not None:
+        args = (args[0], _tap(args[1], received), *args[2:])
+    layer = wrapped(*args, **kwargs)
+    return _checked_stream(settings, callback, layer, check, context.get_current())
+
+
+def _stream_layer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``ProxyLogging._wrap_streaming_iterator_with_enrichment(callback, gen)``: one layer of
+    a streamed answer's post-call chain. A guardrail's layer not already checked by
+    :func:`_unified_stream_hook` (one overriding ``async_post_call_streaming_iterator_hook``)
+    gets its span here: passed, or blocked by what it raises."""
+    settings = _settings
+    callback = _argument(args, kwargs, 0, "callback")
+    layer = _argument(args, kwargs, 1, "gen")
+    module = sys.modules.get(_GUARDRAIL_MODULE)
+    guardrail_class = getattr(module, "CustomGuardrail", None)
+    if (
+        settings is None
+        or layer is None
+        or _is_checked(layer)
+        or guardrail_class is None
+        or not isinstance(callback, guardrail_class)
+    ):
+        return wrapped(*args, **kwargs)
+    check = _StreamCheck(tapped=False)
+    return wrapped(
+        callback, _checked_stream(settings, callback, layer, check, context.get_current())
+    )
+
+
+def _note_stream_block(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``UnifiedLLMGuardrails.handle_streaming_block(exc, ...)`` /
+    ``emit_streaming_http_error(exc, ...)``: litellm ends a streamed answer with a block
+    message or an in-stream error instead of raising ``exc``; the check running is told."""
+    check = _stream_check.get()
+    if check is not None and check.block is None:
+        error = _argument(args, kwargs, 0, "exc")
+        if isinstance(error, BaseException):
+            check.block = error
+    return wrapped(*args, **kwargs)
+
+
 def _make_phase(name: str, *, describe_errors: bool) -> Callable[..., Any]:
     """A wrapper giving an async proxy function a span named ``name``."""
 
@@ -314,6 +491,17 @@ _WRAPPERS: Final = (
     (PROXY_UTILS_MODULE, "ProxyLogging", "post_call_success_hook", _post_call),
     (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_PRE_CALL_GUARDRAIL, _pre_call_guardrail),
     (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_GUARDRAIL_WITH_METRICS, _guardrail_with_metrics),
+    (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_STREAM_LAYER, _stream_layer),
+    (
+        PROXY_UNIFIED_GUARDRAIL_MODULE,
+        PROXY_UNIFIED_GUARDRAIL,
+        "async_post_call_streaming_iterator_hook",
+        _unified_stream_hook,
+    ),
+    *(
+        (PROXY_UNIFIED_GUARDRAIL_MODULE, PROXY_UNIFIED_GUARDRAIL, name, _note_stream_block)
+        for name in PROXY_STREAM_BLOCK_HANDLERS
+    ),
 )
 """(module, class or None, function, wrapper): what is wrapped."""
 

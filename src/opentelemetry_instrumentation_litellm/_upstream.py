@@ -200,6 +200,18 @@ PROXY_PRE_CALL_GUARDRAIL: Final = "_execute_guardrail_hook"
 """``ProxyLogging._execute_guardrail_hook``: runs one guardrail's pre-call hook."""
 PROXY_GUARDRAIL_WITH_METRICS: Final = "_run_guardrail_with_metrics"
 """``ProxyLogging._run_guardrail_with_metrics``: awaits one during/post-call guardrail."""
+PROXY_STREAM_LAYER: Final = "_wrap_streaming_iterator_with_enrichment"
+"""``ProxyLogging._wrap_streaming_iterator_with_enrichment(callback, gen)``: wraps one
+callback's layer of a streamed answer's post-call chain, once per callback and stream."""
+PROXY_UNIFIED_GUARDRAIL_MODULE: Final = (
+    "litellm.proxy.guardrails.guardrail_hooks.unified_guardrail.unified_guardrail"
+)
+PROXY_UNIFIED_GUARDRAIL: Final = "UnifiedLLMGuardrails"
+"""The class that runs an ``apply_guardrail`` guardrail on every route; its
+``async_post_call_streaming_iterator_hook`` checks one streamed answer for one guardrail
+(``guardrail_to_apply``), and a block it catches mid-stream goes to one of
+:data:`PROXY_STREAM_BLOCK_HANDLERS` (first argument: the exception) instead of being raised."""
+PROXY_STREAM_BLOCK_HANDLERS: Final = ("handle_streaming_block", "emit_streaming_http_error")
 
 
 # --- opentelemetry-distro -------------------------------------------------------------
