@@ -22,6 +22,9 @@ from opentelemetry_instrumentation_litellm import _proxy_spans
 
 utils = importlib.import_module("litellm.proxy.utils")
 auth = importlib.import_module("litellm.proxy.auth.user_api_key_auth")
+unified = importlib.import_module(
+    "litellm.proxy.guardrails.guardrail_hooks.unified_guardrail.unified_guardrail"
+).UnifiedLLMGuardrails
 
 WRAPPED = [
     (auth, "_user_api_key_auth_builder"),
@@ -29,6 +32,10 @@ WRAPPED = [
     (utils.ProxyLogging, "post_call_success_hook"),
     (utils.ProxyLogging, "_execute_guardrail_hook"),
     (utils.ProxyLogging, "_run_guardrail_with_metrics"),
+    (utils.ProxyLogging, "_wrap_streaming_iterator_with_enrichment"),
+    (unified, "async_post_call_streaming_iterator_hook"),
+    (unified, "handle_streaming_block"),
+    (unified, "emit_streaming_http_error"),
 ]
 
 
@@ -69,3 +76,88 @@ def test_a_blocks_message_is_content(instrument: Any, telemetry: Any, capture: b
     assert span.attributes["error.type"] == "fastapi.exceptions.HTTPException"
     assert span.attributes["litellm.guardrail.mode"] == "post_call"
     assert ("forbidden" in (span.status.description or "")) is capture
+
+
+# -- a guardrail with its own streaming iterator hook ------------------------------------
+
+
+class StreamBlocker(CustomGuardrail):
+    """Passes chunks on until one says ``forbidden``, then raises."""
+
+    async def async_post_call_streaming_iterator_hook(
+        self, user_api_key_dict: Any, response: Any, request_data: dict
+    ):
+        async for chunk in response:
+            if "forbidden" in chunk:
+                raise HTTPException(status_code=400, detail={"error": "the answer says forbidden"})
+            yield chunk
+
+
+async def chunks(*items: str):
+    for item in items:
+        yield item
+
+
+def stream_layer(callback: Any, *items: str) -> Any:
+    """The proxy's layer of ``callback`` over a stream of ``items``."""
+    hook = callback.async_post_call_streaming_iterator_hook(
+        user_api_key_dict=None, response=chunks(*items), request_data={}
+    )
+    return utils.ProxyLogging._wrap_streaming_iterator_with_enrichment(callback, hook)
+
+
+async def drain(stream: Any, seen: list[str]) -> None:
+    async for chunk in stream:
+        seen.append(chunk)
+
+
+def test_a_block_raised_mid_stream_ends_the_guardrails_span(
+    instrument: Any, telemetry: Any
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    seen: list[str] = []
+    with pytest.raises(HTTPException):
+        asyncio.run(
+            drain(stream_layer(StreamBlocker(guardrail_name="s"), "a", "b forbidden"), seen)
+        )
+    assert seen == ["a"]
+    span = telemetry.only("guardrail s")
+    assert span.attributes["litellm.guardrail.mode"] == "post_call"
+    assert span.attributes["litellm.guardrail.outcome"] == "blocked"
+    assert span.attributes["error.type"] == "fastapi.exceptions.HTTPException"
+    assert span.status.status_code is StatusCode.ERROR
+
+    asyncio.run(drain(stream_layer(StreamBlocker(guardrail_name="t"), "a", "b"), seen))
+    assert seen == ["a", "a", "b"]
+    assert telemetry.only("guardrail t").attributes["litellm.guardrail.outcome"] == "passed"
+
+
+def test_a_stream_closed_early_ends_its_span_once_without_an_outcome(
+    instrument: Any, telemetry: Any
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+
+    async def first_chunk_only() -> str:
+        stream = stream_layer(StreamBlocker(guardrail_name="s"), "a", "b", "c")
+        chunk = await stream.__anext__()
+        await stream.aclose()  # the client went away
+        return chunk
+
+    assert asyncio.run(first_chunk_only()) == "a"
+    span = telemetry.only("guardrail s")
+    assert span.end_time is not None
+    assert "litellm.guardrail.outcome" not in span.attributes
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_a_layer_that_is_not_a_guardrail_gets_no_span(instrument: Any, telemetry: Any) -> None:
+    from litellm.integrations.custom_logger import CustomLogger
+
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    seen: list[str] = []
+    asyncio.run(drain(stream_layer(CustomLogger(), "a", "b"), seen))
+    assert seen == ["a", "b"]
+    assert not telemetry.finished("guardrail ")
