@@ -99,10 +99,19 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
     config["model_list"] += [
         {"model_name": "fake", "litellm_params": {"model": "openai/gpt-4o-mini", **upstream}},
         {"model_name": "imager", "litellm_params": {"model": "openai/dall-e-3", **upstream}},
+        {"model_name": "piped", "litellm_params": {"model": "openai/gpt-4o-mini", **upstream}},
         {"model_name": "speaker", "litellm_params": {"model": "openai/tts-1", **upstream}},
         {"model_name": "transcriber", "litellm_params": {"model": "openai/whisper-1", **upstream}},
     ]
     config["guardrails"] = [
+        {  # runs only as a step of the "screening" pipeline
+            "guardrail_name": "screen",
+            "litellm_params": {
+                "guardrail": "word_guardrail.WordGuardrail",
+                "mode": "pre_call",
+                "default_on": False,
+            },
+        },
         {  # first: the inner layer of a streamed answer's post-call chain
             "guardrail_name": "word-rewrite",
             "litellm_params": {
@@ -128,6 +137,25 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
             },
         },
     ]
+    # a pre-call guardrail pipeline for the "piped" model: screen, then word-filter
+    config["policies"] = {
+        "screening": {
+            "guardrails": {"add": ["screen", "word-filter"]},
+            "pipeline": {
+                "mode": "pre_call",
+                "steps": [
+                    {
+                        "guardrail": "screen",
+                        "on_pass": "next",
+                        "on_fail": "block",
+                        "pass_data": True,
+                    },
+                    {"guardrail": "word-filter", "on_pass": "allow", "on_fail": "block"},
+                ],
+            },
+        }
+    }
+    config["policy_attachments"] = [{"policy": "screening", "models": ["piped"]}]
     return config
 
 
@@ -533,3 +561,72 @@ def test_a_streamed_answer_gets_one_guardrail_span_per_guardrail(
     rewritten = stream_request(guarded_proxy, receiver, "echo: oh heck", caller)
     assert_stream(rewritten, {"word-rewrite": "modified", "word-filter": "passed"})
     assert streamed(rewritten.answer) == ("oh h**k", [])
+
+
+# -- guardrail pipelines -----------------------------------------------------------------------
+
+
+def assert_pipeline(request: Request, outcome: str, steps: dict[str, str]) -> ReceivedSpan:
+    """The pipeline's span under the pre-call phase, its steps' spans under it."""
+    spans = request.spans
+    server = next(s for s in spans if s.kind == SERVER)
+    assert server.parent_id == request.caller_span, tree(spans)
+    assert {s.trace_id for s in spans} == {server.trace_id}
+    pipeline = request.one("guardrail pipeline screening")
+    assert pipeline.parent_id == request.one(PRE_CALL).span_id, tree(spans)
+    assert pipeline.attributes["litellm.guardrail.policy"] == "screening"
+    assert pipeline.attributes["litellm.guardrail.mode"] == "pre_call"
+    assert pipeline.attributes["litellm.guardrail.outcome"] == outcome, tree(spans)
+    pre_call_spans = [
+        s
+        for s in spans
+        if s.name.startswith("guardrail ")
+        and s.attributes.get("litellm.guardrail.mode") == "pre_call"
+    ]
+    assert sorted(s.name for s in pre_call_spans) == sorted(
+        ["guardrail pipeline screening", *(f"guardrail {name}" for name in steps)]
+    ), tree(spans)  # the pipeline's guardrails run once, as its steps
+    for name, step_outcome in steps.items():
+        step = request.guardrail(name, "pre_call", pipeline)
+        assert step.attributes["litellm.guardrail.outcome"] == step_outcome, tree(spans)
+    if outcome == "blocked":
+        assert request.status == 400
+        assert pipeline.status_code == ERROR
+        assert pipeline.attributes["error.type"] == "fastapi.exceptions.HTTPException"
+        assert not request.model_call()
+    else:
+        assert request.status == 200
+        assert pipeline.status_code != ERROR
+        [call] = request.model_call()
+        assert pipeline.end <= call.start
+    text = json.dumps([(s.attributes, s.status_message) for s in spans])
+    for word in (*SECRETS, "forbidden", "darn", "word not allowed"):
+        assert word not in text, f"{word!r} recorded"
+    return pipeline
+
+
+@pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
+def test_a_guardrail_pipeline_and_its_steps_are_spans(
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver, fake_llm: Any, caller: bool
+) -> None:
+    def piped(text: str) -> Request:
+        body = {"model": "piped", "messages": [{"role": "user", "content": text}]}
+        return Request(guarded_proxy, receiver, "/chat/completions", text, caller, body=body)
+
+    assert_pipeline(piped("hello there"), "passed", {"screen": "passed", "word-filter": "passed"})
+
+    blocked = piped("a forbidden word")
+    assert_pipeline(blocked, "blocked", {"screen": "blocked"})
+    assert request_step_error(blocked, "screen") == "fastapi.exceptions.HTTPException"
+
+    fake_llm.reset()
+    rewritten = piped("echo: darn it")
+    assert_pipeline(rewritten, "modified", {"screen": "modified", "word-filter": "passed"})
+    [sent] = [r["body"]["messages"][-1]["content"] for r in fake_llm.requests()]
+    assert sent == "echo: d**n it"  # pass_data: the rewrite reached the next step and the model
+
+
+def request_step_error(request: Request, name: str) -> str:
+    step = request.one(f"guardrail {name}")
+    assert step.status_code == ERROR
+    return step.attributes["error.type"]

@@ -26,6 +26,8 @@ unified = importlib.import_module(
     "litellm.proxy.guardrails.guardrail_hooks.unified_guardrail.unified_guardrail"
 ).UnifiedLLMGuardrails
 
+pipelines = importlib.import_module("litellm.proxy.policy_engine.pipeline_executor")
+
 WRAPPED = [
     (auth, "_user_api_key_auth_builder"),
     (utils.ProxyLogging, "pre_call_hook"),
@@ -36,6 +38,8 @@ WRAPPED = [
     (unified, "async_post_call_streaming_iterator_hook"),
     (unified, "handle_streaming_block"),
     (unified, "emit_streaming_http_error"),
+    (pipelines.PipelineExecutor, "execute_steps"),
+    (pipelines.PipelineExecutor, "_run_step"),
 ]
 
 

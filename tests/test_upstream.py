@@ -248,6 +248,34 @@ def test_litellm_proxy_keeps_the_streamed_guardrail_seams():
         assert parameters(handler)[0] == "exc", name
 
 
+def test_litellm_proxy_keeps_the_guardrail_pipeline_seams():
+    """``PipelineExecutor.execute_steps`` / ``_run_step``, static, with the parameters
+    ``_proxy_spans`` reads in that order, and the result fields it reads."""
+    import importlib
+    import inspect
+
+    from opentelemetry_instrumentation_litellm import _upstream as door
+
+    module = importlib.import_module(door.PROXY_PIPELINE_MODULE)
+    executor = getattr(module, door.PROXY_PIPELINE_EXECUTOR)
+    run = vars(executor)[door.PROXY_PIPELINE_RUN]
+    step = vars(executor)[door.PROXY_PIPELINE_STEP]
+    assert isinstance(run, staticmethod) and isinstance(step, staticmethod)
+    assert list(inspect.signature(run.__func__).parameters)[:6] == [
+        "steps",
+        "mode",
+        "data",
+        "user_api_key_dict",
+        "call_type",
+        "policy_name",
+    ]
+    assert list(inspect.signature(step.__func__).parameters)[:3] == ["step", "mode", "data"]
+    result = importlib.import_module("litellm.types.proxy.policy_engine.pipeline_types")
+    fields = result.PipelineExecutionResult.model_fields
+    assert {"terminal_action", "modified_data", "original_exception"} <= set(fields)
+    assert "guardrail" in result.PipelineStep.model_fields
+
+
 def test_the_api_keeps_its_proxy_meter_provider():
     from opentelemetry import metrics
 

@@ -57,6 +57,10 @@ from opentelemetry_instrumentation_litellm._upstream import (
     PROXY_AUTH_BUILDER,
     PROXY_AUTH_MODULE,
     PROXY_GUARDRAIL_WITH_METRICS,
+    PROXY_PIPELINE_EXECUTOR,
+    PROXY_PIPELINE_MODULE,
+    PROXY_PIPELINE_RUN,
+    PROXY_PIPELINE_STEP,
     PROXY_PRE_CALL_GUARDRAIL,
     PROXY_STREAM_BLOCK_HANDLERS,
     PROXY_STREAM_LAYER,
@@ -169,6 +173,12 @@ def _start_guardrail(
     settings: _Settings, callback: Any, mode: Any, parent: context.Context | None = None
 ) -> Span:
     name = getattr(callback, "guardrail_name", None) or type(callback).__name__
+    return _start_named(settings, name, mode, parent)
+
+
+def _start_named(
+    settings: _Settings, name: Any, mode: Any, parent: context.Context | None = None
+) -> Span:
     mode = getattr(mode, "value", mode)
     return settings.tracer.start_span(
         f"guardrail {name}",
@@ -447,6 +457,120 @@ def _note_stream_block(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> A
     return wrapped(*args, **kwargs)
 
 
+# -- guardrail pipelines ----------------------------------------------------------------
+
+PIPELINE_BLOCK: Final = "fastapi.exceptions.HTTPException"
+"""``error.type`` of a pipeline block with no guardrail exception to re-raise: litellm
+raises an ``HTTPException`` naming the policy."""
+PIPELINE_MODIFY_RESPONSE: Final = "litellm.integrations.custom_guardrail.ModifyResponseException"
+"""``error.type`` of a pipeline that ends in ``modify_response``: litellm answers with the
+pipeline's message instead of the model's, by raising this."""
+_STEP_OUTCOMES: Final = {"pass": PASSED, "fail": BLOCKED, "error": FAILED}
+
+
+def _end_failed(span: Span, settings: _Settings, outcome: str, error: Any, fallback: str) -> None:
+    span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, outcome)
+    if isinstance(error, BaseException):
+        _fail(span, fq_exception_type(error), str(error), settings)
+    else:
+        _fail(span, fallback, None, settings)
+
+
+def _step_texts(mode: Any, data: Any) -> Callable[[Any], tuple[str, ...]]:
+    """What a pipeline step checks: the request, or (post-call) the response in ``data``."""
+    if mode == "post_call":
+        response = data.get("response")
+        return lambda changed: response_texts((changed or {}).get("response", response))
+    return lambda changed: request_texts({**data, **(changed or {})})
+
+
+async def _pipeline_step(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``PipelineExecutor._run_step(step, mode, data, ...)``: one step's guardrail, in a
+    ``guardrail {name}`` span; the step returns its outcome instead of raising."""
+    settings = _settings
+    if settings is None:
+        return await wrapped(*args, **kwargs)
+    span = texts = before = None
+    try:
+        step = _argument(args, kwargs, 0, "step")
+        mode = _argument(args, kwargs, 1, "mode")
+        data = _argument(args, kwargs, 2, "data")
+        span = _start_named(settings, getattr(step, "guardrail", None), mode)
+        if isinstance(data, Mapping):
+            texts = _step_texts(mode, data)
+            before = texts(None)
+    except Exception:
+        _logger.debug("litellm instrumentation: no pipeline step span", exc_info=True)
+    try:
+        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+    except BaseException as error:
+        if span is not None:
+            _end_guardrail(span, settings, None, None, error=error)
+        raise
+    if span is not None:
+        try:
+            outcome, changed, _detail, error = result
+            outcome = _STEP_OUTCOMES.get(outcome, FAILED)
+            if outcome == PASSED:
+                _end_guardrail(span, settings, before, texts, result=changed)
+            else:
+                _end_failed(span, settings, outcome, error, "_OTHER")
+                span.end()
+        except Exception:
+            _logger.debug("litellm instrumentation: pipeline step span", exc_info=True)
+    return result
+
+
+async def _pipeline(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``PipelineExecutor.execute_steps(steps, mode, data, user_api_key_dict, call_type,
+    policy_name, ...)``: one policy's pipeline, in a ``guardrail pipeline {policy}`` span over
+    its steps' spans. Its outcome is the pipeline's decision: ``allow`` is ``passed``,
+    ``modified`` when it passes on a changed text, ``block`` and ``modify_response`` are
+    ``blocked``."""
+    settings = _settings
+    if settings is None:
+        return await wrapped(*args, **kwargs)
+    span = texts = before = None
+    try:
+        mode = _argument(args, kwargs, 1, "mode")
+        data = _argument(args, kwargs, 2, "data")
+        if isinstance(data, Mapping):
+            texts = _step_texts(mode, data)
+            before = texts(None)
+        policy = str(_argument(args, kwargs, 5, "policy_name"))
+        span = settings.tracer.start_span(
+            f"guardrail pipeline {policy}",
+            kind=SpanKind.INTERNAL,
+            attributes={
+                attrs.LITELLM_GUARDRAIL_POLICY: policy,
+                attrs.LITELLM_GUARDRAIL_MODE: str(getattr(mode, "value", mode)),
+            },
+        )
+    except Exception:
+        _logger.debug("litellm instrumentation: no pipeline span", exc_info=True)
+    try:
+        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+    except BaseException as error:
+        if span is not None:
+            _end_guardrail(span, settings, None, None, error=error)
+        raise
+    if span is not None:
+        try:
+            action = getattr(result, "terminal_action", None)
+            if action == "allow":
+                changed = getattr(result, "modified_data", None)
+                _end_guardrail(span, settings, before, texts, result=changed)
+            else:
+                error = getattr(result, "original_exception", None)
+                modify = action == "modify_response"
+                fallback = PIPELINE_MODIFY_RESPONSE if modify else PIPELINE_BLOCK
+                _end_failed(span, settings, BLOCKED, error, fallback)
+                span.end()
+        except Exception:
+            _logger.debug("litellm instrumentation: pipeline span", exc_info=True)
+    return result
+
+
 def _make_phase(name: str, *, describe_errors: bool) -> Callable[..., Any]:
     """A wrapper giving an async proxy function a span named ``name``."""
 
@@ -502,6 +626,8 @@ _WRAPPERS: Final = (
         (PROXY_UNIFIED_GUARDRAIL_MODULE, PROXY_UNIFIED_GUARDRAIL, name, _note_stream_block)
         for name in PROXY_STREAM_BLOCK_HANDLERS
     ),
+    (PROXY_PIPELINE_MODULE, PROXY_PIPELINE_EXECUTOR, PROXY_PIPELINE_RUN, _pipeline),
+    (PROXY_PIPELINE_MODULE, PROXY_PIPELINE_EXECUTOR, PROXY_PIPELINE_STEP, _pipeline_step),
 )
 """(module, class or None, function, wrapper): what is wrapped."""
 

@@ -212,6 +212,16 @@ PROXY_UNIFIED_GUARDRAIL: Final = "UnifiedLLMGuardrails"
 (``guardrail_to_apply``), and a block it catches mid-stream goes to one of
 :data:`PROXY_STREAM_BLOCK_HANDLERS` (first argument: the exception) instead of being raised."""
 PROXY_STREAM_BLOCK_HANDLERS: Final = ("handle_streaming_block", "emit_streaming_http_error")
+PROXY_PIPELINE_MODULE: Final = "litellm.proxy.policy_engine.pipeline_executor"
+PROXY_PIPELINE_EXECUTOR: Final = "PipelineExecutor"
+PROXY_PIPELINE_RUN: Final = "execute_steps"
+"""``PipelineExecutor.execute_steps(steps, mode, data, user_api_key_dict, call_type,
+policy_name, ...)``: runs one policy's guardrail pipeline; returns a result whose
+``terminal_action`` is ``allow``, ``block`` or ``modify_response``."""
+PROXY_PIPELINE_STEP: Final = "_run_step"
+"""``PipelineExecutor._run_step(step, mode, data, ...)``: runs one step's guardrail; returns
+``(outcome, modified_data, error_detail, original_exception)``; outcome ``pass``, ``fail`` or
+``error``."""
 
 
 # --- opentelemetry-distro -------------------------------------------------------------

@@ -85,3 +85,6 @@ LITELLM_GUARDRAIL_OUTCOME: Final = "litellm.guardrail.outcome"
 """LiteLLM Proxy guardrail span: ``passed`` (text unchanged), ``modified`` (the guardrail
 rewrote the request's or response's text), ``blocked`` (it rejected the request; the span's
 status is ERROR with ``error.type``) or ``error`` (it failed without blocking) (string)."""
+
+LITELLM_GUARDRAIL_POLICY: Final = "litellm.guardrail.policy"
+"""LiteLLM Proxy guardrail pipeline span: the name of the policy whose pipeline ran (string)."""
