@@ -484,23 +484,31 @@ def _step_texts(mode: Any, data: Any) -> Callable[[Any], tuple[str, ...]]:
     return lambda changed: request_texts({**data, **(changed or {})})
 
 
-async def _pipeline_step(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    """``PipelineExecutor._run_step(step, mode, data, ...)``: one step's guardrail, in a
-    ``guardrail {name}`` span; the step returns its outcome instead of raising."""
+Texts = Callable[[Any], tuple[str, ...]]
+
+
+async def _pipeline_span(
+    wrapped: Any,
+    args: Any,
+    kwargs: Any,
+    start: Callable[[_Settings, Any], Span],
+    end: Callable[[Span, _Settings, Any, tuple[str, ...] | None, Texts | None], None],
+) -> Any:
+    """Await a ``PipelineExecutor`` function ``(..., mode, data, ...)`` in the span
+    ``start(settings, mode)`` gives; ``end`` reads its result."""
     settings = _settings
     if settings is None:
         return await wrapped(*args, **kwargs)
     span = texts = before = None
     try:
-        step = _argument(args, kwargs, 0, "step")
         mode = _argument(args, kwargs, 1, "mode")
         data = _argument(args, kwargs, 2, "data")
-        span = _start_named(settings, getattr(step, "guardrail", None), mode)
+        span = start(settings, mode)
         if isinstance(data, Mapping):
             texts = _step_texts(mode, data)
             before = texts(None)
     except Exception:
-        _logger.debug("litellm instrumentation: no pipeline step span", exc_info=True)
+        _logger.debug("litellm instrumentation: no guardrail pipeline span", exc_info=True)
     try:
         result = await _run_in(span, lambda: wrapped(*args, **kwargs))
     except BaseException as error:
@@ -509,36 +517,57 @@ async def _pipeline_step(wrapped: Any, instance: Any, args: Any, kwargs: Any) ->
         raise
     if span is not None:
         try:
-            outcome, changed, _detail, error = result
-            outcome = _STEP_OUTCOMES.get(outcome, FAILED)
-            if outcome == PASSED:
-                _end_guardrail(span, settings, before, texts, result=changed)
-            else:
-                _end_failed(span, settings, outcome, error, "_OTHER")
-                span.end()
+            end(span, settings, result, before, texts)
         except Exception:
-            _logger.debug("litellm instrumentation: pipeline step span", exc_info=True)
+            _logger.debug("litellm instrumentation: guardrail pipeline span", exc_info=True)
     return result
+
+
+def _end_step(
+    span: Span, settings: _Settings, result: Any, before: Any, texts: Texts | None
+) -> None:
+    outcome, changed, _detail, error = result
+    outcome = _STEP_OUTCOMES.get(outcome, FAILED)
+    if outcome == PASSED:
+        _end_guardrail(span, settings, before, texts, result=changed)
+    else:
+        _end_failed(span, settings, outcome, error, "_OTHER")
+        span.end()
+
+
+async def _pipeline_step(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """``PipelineExecutor._run_step(step, mode, data, ...)``: one step's guardrail, in a
+    ``guardrail {name}`` span; the step returns its outcome instead of raising."""
+    step = _argument(args, kwargs, 0, "step")
+
+    def start(settings: _Settings, mode: Any) -> Span:
+        return _start_named(settings, getattr(step, "guardrail", None), mode)
+
+    return await _pipeline_span(wrapped, args, kwargs, start, _end_step)
+
+
+def _end_pipeline(
+    span: Span, settings: _Settings, result: Any, before: Any, texts: Texts | None
+) -> None:
+    action = getattr(result, "terminal_action", None)
+    if action == "allow":
+        _end_guardrail(span, settings, before, texts, result=getattr(result, "modified_data", None))
+        return
+    fallback = PIPELINE_MODIFY_RESPONSE if action == "modify_response" else PIPELINE_BLOCK
+    _end_failed(span, settings, BLOCKED, getattr(result, "original_exception", None), fallback)
+    span.end()
 
 
 async def _pipeline(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """``PipelineExecutor.execute_steps(steps, mode, data, user_api_key_dict, call_type,
     policy_name, ...)``: one policy's pipeline, in a ``guardrail pipeline {policy}`` span over
-    its steps' spans. Its outcome is the pipeline's decision: ``allow`` is ``passed``,
-    ``modified`` when it passes on a changed text, ``block`` and ``modify_response`` are
+    its steps' spans. Its outcome is the pipeline's decision: ``allow`` is ``passed``, or
+    ``modified`` when it hands on a changed text; ``block`` and ``modify_response`` are
     ``blocked``."""
-    settings = _settings
-    if settings is None:
-        return await wrapped(*args, **kwargs)
-    span = texts = before = None
-    try:
-        mode = _argument(args, kwargs, 1, "mode")
-        data = _argument(args, kwargs, 2, "data")
-        if isinstance(data, Mapping):
-            texts = _step_texts(mode, data)
-            before = texts(None)
-        policy = str(_argument(args, kwargs, 5, "policy_name"))
-        span = settings.tracer.start_span(
+    policy = str(_argument(args, kwargs, 5, "policy_name"))
+
+    def start(settings: _Settings, mode: Any) -> Span:
+        return settings.tracer.start_span(
             f"guardrail pipeline {policy}",
             kind=SpanKind.INTERNAL,
             attributes={
@@ -546,29 +575,8 @@ async def _pipeline(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
                 attrs.LITELLM_GUARDRAIL_MODE: str(getattr(mode, "value", mode)),
             },
         )
-    except Exception:
-        _logger.debug("litellm instrumentation: no pipeline span", exc_info=True)
-    try:
-        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
-    except BaseException as error:
-        if span is not None:
-            _end_guardrail(span, settings, None, None, error=error)
-        raise
-    if span is not None:
-        try:
-            action = getattr(result, "terminal_action", None)
-            if action == "allow":
-                changed = getattr(result, "modified_data", None)
-                _end_guardrail(span, settings, before, texts, result=changed)
-            else:
-                error = getattr(result, "original_exception", None)
-                modify = action == "modify_response"
-                fallback = PIPELINE_MODIFY_RESPONSE if modify else PIPELINE_BLOCK
-                _end_failed(span, settings, BLOCKED, error, fallback)
-                span.end()
-        except Exception:
-            _logger.debug("litellm instrumentation: pipeline span", exc_info=True)
-    return result
+
+    return await _pipeline_span(wrapped, args, kwargs, start, _end_pipeline)
 
 
 def _make_phase(name: str, *, describe_errors: bool) -> Callable[..., Any]:
