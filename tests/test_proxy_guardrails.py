@@ -503,14 +503,21 @@ STREAM_CHECKS = ("word-rewrite", "word-filter")
 post-call chain, inner to outer."""
 
 
-def stream_request(proxy: ProxyServer, receiver: OTLPReceiver, text: str, caller: bool) -> Request:
-    body = {"model": "fake", "messages": [{"role": "user", "content": text}], "stream": True}
+def stream_request(
+    proxy: ProxyServer,
+    receiver: OTLPReceiver,
+    text: str,
+    caller: bool,
+    route: str = "/chat/completions",
+    checks: tuple[str, ...] = STREAM_CHECKS,
+) -> Request:
+    body = {**ROUTES[route](text), "stream": True}
 
     def checked(spans: list[ReceivedSpan]) -> bool:  # the stream checks end after the server
         modes = [(s.name, s.attributes.get("litellm.guardrail.mode")) for s in spans]
-        return all((f"guardrail {name}", "post_call") in modes for name in STREAM_CHECKS)
+        return all((f"guardrail {name}", "post_call") in modes for name in checks)
 
-    return Request(proxy, receiver, "/chat/completions", text, caller, body=body, last=checked)
+    return Request(proxy, receiver, route, text, caller, body=body, last=checked)
 
 
 def assert_stream(request: Request, outcomes: dict[str, str]) -> None:
@@ -525,6 +532,7 @@ def assert_stream(request: Request, outcomes: dict[str, str]) -> None:
     pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
     assert pre.attributes["litellm.guardrail.outcome"] == "passed"
     [call] = request.model_call()
+    assert call.parent_id in {server.span_id} | {s.span_id for s in spans if "router" in s.name}
     assert not request.named(POST_CALL), "litellm runs no post_call_success_hook on streams"
     for name, outcome in outcomes.items():
         check = request.guardrail(name, "post_call", server)
@@ -561,6 +569,38 @@ def test_a_streamed_answer_gets_one_guardrail_span_per_guardrail(
     rewritten = stream_request(guarded_proxy, receiver, "echo: oh heck", caller)
     assert_stream(rewritten, {"word-rewrite": "modified", "word-filter": "passed"})
     assert streamed(rewritten.answer) == ("oh h**k", [])
+
+
+@pytest.mark.parametrize("route", ["/responses", "/v1/messages"])
+def test_streamed_answers_on_the_responses_and_messages_routes(
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver, route: str
+) -> None:
+    passing = stream_request(guarded_proxy, receiver, "echo: hello there", True, route)
+    assert_stream(passing, {"word-rewrite": "passed", "word-filter": "passed"})
+    assert b"word not allowed" not in passing.answer
+
+    # word-filter blocks at a sampled chunk, before word-rewrite's check of the stream ended:
+    # that check is cut short (its span ends later, without an outcome)
+    blocked = stream_request(guarded_proxy, receiver, "echo: a leak", True, route, ("word-filter",))
+    assert_stream(blocked, {"word-filter": "blocked"})
+    assert b"word not allowed" in blocked.answer  # an error event ends the stream
+
+
+def test_a_streamed_completions_answer_is_not_checked(
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver
+) -> None:
+    # litellm 1.102.4 lets a streamed /completions answer through its guardrails' stream
+    # checks unread: the check spans show "passed", whatever the text
+    request = stream_request(guarded_proxy, receiver, "echo: a leak", True, "/completions")
+    assert_stream(request, {"word-rewrite": "passed", "word-filter": "passed"})
+    events = [
+        json.loads(line[len("data: ") :])
+        for line in request.answer.decode().splitlines()
+        if line.startswith("data: {")
+    ]
+    text = "".join(c.get("text") or "" for e in events for c in e.get("choices") or ())
+    assert text == "a leak"
+    assert not any("error" in event for event in events)
 
 
 # -- guardrail pipelines -----------------------------------------------------------------------
