@@ -246,6 +246,9 @@ def test_litellm_proxy_keeps_the_streamed_guardrail_seams():
         handler = vars(unified)[name]
         assert inspect.isasyncgenfunction(handler), name
         assert parameters(handler)[0] == "exc", name
+    resolve = vars(unified)[door.PROXY_STREAMING_FLAG]
+    assert parameters(resolve) == ["guardrail_to_apply", "name", "default"]
+    assert unified().resolve_streaming_flag(None, "streaming_transform_mode", "x") == "x"
 
 
 def test_litellm_proxy_keeps_the_guardrail_pipeline_seams():

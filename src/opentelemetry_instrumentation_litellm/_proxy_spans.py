@@ -64,6 +64,7 @@ from opentelemetry_instrumentation_litellm._upstream import (
     PROXY_PRE_CALL_GUARDRAIL,
     PROXY_STREAM_BLOCK_HANDLERS,
     PROXY_STREAM_LAYER,
+    PROXY_STREAMING_FLAG,
     PROXY_UNIFIED_GUARDRAIL,
     PROXY_UNIFIED_GUARDRAIL_MODULE,
     PROXY_UTILS_MODULE,
@@ -403,15 +404,31 @@ def _is_checked(stream: Any) -> bool:
     return getattr(stream, "ag_code", None) is _checked_stream.__code__
 
 
+def _may_rewrite(unified: Any, guardrail: Any) -> bool:
+    """Whether litellm sends ``guardrail``'s rewrites of a stream: only in its
+    ``incremental_diff`` streaming mode; the default, ``block_only``, drops them (and then
+    nothing needs reading to tell a rewrite, which costs some microseconds a chunk)."""
+    resolve = getattr(unified, PROXY_STREAMING_FLAG, None)
+    if resolve is None:
+        return True
+    try:
+        mode = resolve(guardrail, "streaming_transform_mode", "block_only")
+    except Exception:
+        return True
+    return mode == "incremental_diff"
+
+
 def _unified_stream_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """``UnifiedLLMGuardrails.async_post_call_streaming_iterator_hook(user_api_key_dict,
     response, request_data, guardrail_to_apply, ...)``: one ``apply_guardrail`` guardrail's
-    check of a streamed answer. Its input is tapped, to tell a rewrite from a pass."""
+    check of a streamed answer. Its input is tapped, to tell a rewrite from a pass, when
+    litellm would send a rewrite."""
     settings = _settings
     callback = _argument(args, kwargs, 3, "guardrail_to_apply")
     if settings is None or callback is None:
         return wrapped(*args, **kwargs)
-    check = _StreamCheck(tapped="response" in kwargs or len(args) > 1)
+    tapped = ("response" in kwargs or len(args) > 1) and _may_rewrite(instance, callback)
+    check = _StreamCheck(tapped=tapped)
     received = check.received
     if received is not None and "response" in kwargs:
         kwargs = {**kwargs, "response": _tap(kwargs["response"], received)}

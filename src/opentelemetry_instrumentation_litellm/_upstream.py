@@ -212,6 +212,10 @@ PROXY_UNIFIED_GUARDRAIL: Final = "UnifiedLLMGuardrails"
 (``guardrail_to_apply``), and a block it catches mid-stream goes to one of
 :data:`PROXY_STREAM_BLOCK_HANDLERS` (first argument: the exception) instead of being raised."""
 PROXY_STREAM_BLOCK_HANDLERS: Final = ("handle_streaming_block", "emit_streaming_http_error")
+PROXY_STREAMING_FLAG: Final = "resolve_streaming_flag"
+"""``UnifiedLLMGuardrails.resolve_streaming_flag(guardrail, name, default)``: a guardrail's
+streaming setting as litellm resolves it (``streaming_transform_mode``: only
+``incremental_diff`` sends a guardrail's rewrites of a stream)."""
 PROXY_PIPELINE_MODULE: Final = "litellm.proxy.policy_engine.pipeline_executor"
 PROXY_PIPELINE_EXECUTOR: Final = "PipelineExecutor"
 PROXY_PIPELINE_RUN: Final = "execute_steps"
