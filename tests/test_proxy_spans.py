@@ -13,6 +13,7 @@ import importlib
 import types
 from typing import Any
 
+import litellm
 import pytest
 from fastapi import HTTPException
 from litellm.integrations.custom_guardrail import CustomGuardrail
@@ -115,10 +116,11 @@ async def drain(stream: Any, seen: list[str]) -> None:
         seen.append(chunk)
 
 
+@pytest.mark.parametrize("capture", [False, True])
 def test_a_block_raised_mid_stream_ends_the_guardrails_span(
-    instrument: Any, telemetry: Any
+    instrument: Any, telemetry: Any, capture: bool
 ) -> None:
-    instrument()
+    instrument(capture_message_content=capture)
     _proxy_spans._wrap(types.ModuleType("proxy_server"))
     seen: list[str] = []
     with pytest.raises(HTTPException):
@@ -131,6 +133,7 @@ def test_a_block_raised_mid_stream_ends_the_guardrails_span(
     assert span.attributes["litellm.guardrail.outcome"] == "blocked"
     assert span.attributes["error.type"] == "fastapi.exceptions.HTTPException"
     assert span.status.status_code is StatusCode.ERROR
+    assert ("forbidden" in (span.status.description or "")) is capture
 
     asyncio.run(drain(stream_layer(StreamBlocker(guardrail_name="t"), "a", "b"), seen))
     assert seen == ["a", "a", "b"]
@@ -165,3 +168,69 @@ def test_a_layer_that_is_not_a_guardrail_gets_no_span(instrument: Any, telemetry
     asyncio.run(drain(stream_layer(CustomLogger(), "a", "b"), seen))
     assert seen == ["a", "b"]
     assert not telemetry.finished("guardrail ")
+
+
+# -- litellm's own stream check of an apply_guardrail guardrail ----------------------------
+
+
+class AnswerBlocker(CustomGuardrail):
+    """Replaces an answer that says ``forbidden`` with a block message (litellm's
+    ``ModifyResponseException``), which litellm's stream check turns into the stream's end."""
+
+    async def apply_guardrail(self, inputs: Any, request_data: Any, input_type: Any, **kw: Any):
+        if any("forbidden" in text for text in inputs.get("texts") or ()):
+            from litellm.exceptions import ModifyResponseException
+
+            raise ModifyResponseException(
+                message="blocked", model="m", request_data=request_data, guardrail_name="a"
+            )
+        return inputs
+
+
+def checked_answer(text: str) -> str:
+    """``text`` streamed by litellm's mock through the unified stream check of an
+    ``AnswerBlocker``; what comes out of it."""
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    async def run() -> str:
+        upstream = await litellm.acompletion(
+            model="openai/gpt-4o-mini",
+            messages=[{"role": "user", "content": "hi"}],
+            mock_response=text,
+            stream=True,
+        )
+        guard = AnswerBlocker(guardrail_name="answers", event_hook="post_call", default_on=True)
+        stream = unified().async_post_call_streaming_iterator_hook(
+            user_api_key_dict=UserAPIKeyAuth(request_route="/chat/completions"),
+            response=upstream,
+            request_data={"model": "gpt-4o-mini"},
+            guardrail_to_apply=guard,
+        )
+        layer = utils.ProxyLogging._wrap_streaming_iterator_with_enrichment(guard, stream)
+        out = ""
+        async for chunk in layer:  # chunks, or the block's SSE bytes
+            if isinstance(chunk, bytes):
+                out += chunk.decode()
+            else:
+                out += "".join(c.delta.content or "" for c in chunk.choices)
+        return out
+
+    return asyncio.run(run())
+
+
+def test_a_block_litellm_turns_into_the_streams_end_is_a_blocked_span(
+    instrument: Any, telemetry: Any
+) -> None:
+
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    assert checked_answer("all is well") == "all is well"
+    span = telemetry.only("guardrail answers")
+    assert span.attributes["litellm.guardrail.outcome"] == "passed"
+
+    answer = checked_answer("a forbidden answer")
+    assert "blocked" in answer  # litellm ended the stream with its block message
+    [_, span] = telemetry.finished("guardrail answers")
+    assert span.attributes["litellm.guardrail.outcome"] == "blocked"
+    assert span.attributes["error.type"] == "litellm.exceptions.ModifyResponseException"
+    assert span.status.status_code is StatusCode.ERROR

@@ -479,7 +479,7 @@ def _note_stream_block(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> A
 PIPELINE_BLOCK: Final = "fastapi.exceptions.HTTPException"
 """``error.type`` of a pipeline block with no guardrail exception to re-raise: litellm
 raises an ``HTTPException`` naming the policy."""
-PIPELINE_MODIFY_RESPONSE: Final = "litellm.integrations.custom_guardrail.ModifyResponseException"
+PIPELINE_MODIFY_RESPONSE: Final = "litellm.exceptions.ModifyResponseException"
 """``error.type`` of a pipeline that ends in ``modify_response``: litellm answers with the
 pipeline's message instead of the model's, by raising this."""
 _STEP_OUTCOMES: Final = {"pass": PASSED, "fail": BLOCKED, "error": FAILED}
