@@ -14,6 +14,16 @@ A proxied request's trace gets, besides the HTTP server span and the litellm cal
   post-call guardrails at ``ProxyLogging._run_guardrail_with_metrics``, which awaits one
   guardrail's hook coroutine. During-call guardrails run concurrently with the model call:
   their spans overlap the litellm span, under the server span.
+- ``guardrail {name}`` on a streamed answer: litellm checks it with one post-call layer
+  per guardrail around the stream (``ProxyLogging._wrap_streaming_iterator_with_enrichment``;
+  for ``apply_guardrail`` guardrails, ``UnifiedLLMGuardrails``'s
+  ``async_post_call_streaming_iterator_hook``), one span per layer from the first chunk to
+  the layer's end. A block litellm catches there
+  and sends as an in-stream error (``handle_streaming_block`` / ``emit_streaming_http_error``)
+  still ends the span as ``blocked``.
+- ``guardrail pipeline {policy}``: a policy's guardrail pipeline
+  (``PipelineExecutor.execute_steps``), over a ``guardrail {name}`` span per step
+  (``PipelineExecutor._run_step``).
 
 litellm has no public per-guardrail or auth seam, so these private functions are wrapped,
 here and nowhere else; their names come from ``_upstream`` (the one door to private APIs),
@@ -493,7 +503,11 @@ def _end_failed(span: Span, settings: _Settings, outcome: str, error: Any, fallb
         _fail(span, fallback, None, settings)
 
 
-def _step_texts(mode: Any, data: Any) -> Callable[[Any], tuple[str, ...]]:
+_Texts = Callable[[Any], tuple[str, ...]]
+"""Reads the texts a guardrail checks, before (given ``None``) or after it (given its result)."""
+
+
+def _step_texts(mode: Any, data: Any) -> _Texts:
     """What a pipeline step checks: the request, or (post-call) the response in ``data``."""
     if mode == "post_call":
         response = data.get("response")
@@ -501,15 +515,12 @@ def _step_texts(mode: Any, data: Any) -> Callable[[Any], tuple[str, ...]]:
     return lambda changed: request_texts({**data, **(changed or {})})
 
 
-Texts = Callable[[Any], tuple[str, ...]]
-
-
 async def _pipeline_span(
     wrapped: Any,
     args: Any,
     kwargs: Any,
     start: Callable[[_Settings, Any], Span],
-    end: Callable[[Span, _Settings, Any, tuple[str, ...] | None, Texts | None], None],
+    end: Callable[[Span, _Settings, Any, tuple[str, ...] | None, _Texts | None], None],
 ) -> Any:
     """Await a ``PipelineExecutor`` function ``(..., mode, data, ...)`` in the span
     ``start(settings, mode)`` gives; ``end`` reads its result."""
@@ -537,11 +548,13 @@ async def _pipeline_span(
             end(span, settings, result, before, texts)
         except Exception:
             _logger.debug("litellm instrumentation: guardrail pipeline span", exc_info=True)
+            if span.is_recording():
+                span.end()
     return result
 
 
 def _end_step(
-    span: Span, settings: _Settings, result: Any, before: Any, texts: Texts | None
+    span: Span, settings: _Settings, result: Any, before: Any, texts: _Texts | None
 ) -> None:
     outcome, changed, _detail, error = result
     outcome = _STEP_OUTCOMES.get(outcome, FAILED)
@@ -564,7 +577,7 @@ async def _pipeline_step(wrapped: Any, instance: Any, args: Any, kwargs: Any) ->
 
 
 def _end_pipeline(
-    span: Span, settings: _Settings, result: Any, before: Any, texts: Texts | None
+    span: Span, settings: _Settings, result: Any, before: Any, texts: _Texts | None
 ) -> None:
     action = getattr(result, "terminal_action", None)
     if action == "allow":
