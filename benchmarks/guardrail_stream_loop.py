@@ -8,7 +8,8 @@ A streamed answer through the proxy passes through one layer per post-call guard
 ``UnifiedLLMGuardrails.async_post_call_streaming_iterator_hook``). This runs, in one process,
 two such layers over a chat stream of ``--chunks`` litellm ``ModelResponseStream`` chunks,
 with the layers themselves reduced to pass-through generators and the SDK exporting through a
-``BatchSpanProcessor`` to an exporter that drops spans. ``--mode wrapped`` puts the wrappers of
+``BatchSpanProcessor`` to an exporter that drops spans (``proxy_spans_loop``'s setup and
+measured loop). ``--mode wrapped`` puts the wrappers of
 ``_proxy_spans`` around both functions (one span per layer and stream, the input tapped to tell
 a rewrite); ``--mode bare`` runs the same layers unwrapped: the difference is ours.
 
@@ -23,26 +24,17 @@ Without valgrind it prints CPU microseconds per stream (``time.process_time``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import time
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import litellm
 from litellm.integrations.custom_guardrail import CustomGuardrail
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
 from wrapt import FunctionWrapper
 
 from opentelemetry_instrumentation_litellm import _proxy_spans
-
-
-class DroppingExporter(SpanExporter):
-    def export(self, spans: Any) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
+from proxy_spans_loop import measure, tracing
 
 
 class Guard(CustomGuardrail):
@@ -108,21 +100,13 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    provider = TracerProvider()
-    processor = BatchSpanProcessor(DroppingExporter())
-    provider.add_span_processor(processor)
-    _proxy_spans._settings = _proxy_spans._Settings(
-        trace.get_tracer("bench", tracer_provider=provider), lambda: False
-    )
-    text = " ".join(["word"] * options.chunks)
-    stream = litellm.completion(
-        model="openai/gpt-4o-mini",
-        messages=[{"role": "user", "content": "hi"}],
-        mock_response=text,
-        stream=True,
-    )
-    chunks = list(stream)
-    chunks = (chunks * (options.chunks // len(chunks) + 1))[: options.chunks]
+    processor = tracing()
+    # built directly: a litellm call would leave its logging threads (token counting) busy
+    # during the measured loop
+    chunks = [
+        ModelResponseStream(choices=[StreamingChoices(delta=Delta(content="word "))])
+        for _ in range(options.chunks)
+    ]
     guards = [Guard(guardrail_name="filter"), Guard(guardrail_name="rewrite")]
     for guard in guards:
         guard.streaming_transform_mode = options.transform_mode
@@ -131,17 +115,12 @@ def main() -> None:
         "unified": WrappedUnified() if wrapped else Unified(),
         "layer": FunctionWrapper(enrichment, _proxy_spans._stream_layer) if wrapped else enrichment,
     }
-    loop = asyncio.new_event_loop()
 
     async def streams(count: int) -> None:
         for _ in range(count):
             await one_stream(f, guards, chunks)
 
-    loop.run_until_complete(streams(20))  # warm up
-    started = time.process_time()
-    # sorted() is the only call of that builtin now: callgrind collects just this loop
-    sorted([0], key=lambda _: loop.run_until_complete(streams(options.streams)))
-    elapsed = time.process_time() - started
+    elapsed = measure(streams, options.streams)
     processor.force_flush()
     print(
         f"{options.mode}: {len(chunks)} chunks, {elapsed / options.streams * 1e6:.1f} us CPU/stream"

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -87,34 +88,45 @@ async def one_request(f: dict[str, Any], guard: Guard, response: Any) -> None:
     await f["guardrail_with_metrics"](guard, post, "post_call")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--mode", choices=("wrapped", "bare"), default="wrapped")
-    options = parser.parse_args()
-
+def tracing() -> BatchSpanProcessor:
+    """Give ``_proxy_spans`` an SDK tracer whose spans are batched, then dropped."""
     provider = TracerProvider()
     processor = BatchSpanProcessor(DroppingExporter())
     provider.add_span_processor(processor)
     _proxy_spans._settings = _proxy_spans._Settings(
         trace.get_tracer("bench", tracer_provider=provider), lambda: False
     )
+    return processor
+
+
+def measure(run: Callable[[int], Coroutine[Any, Any, None]], count: int) -> float:
+    """CPU seconds of ``run(count)`` on an event loop, after ``run(20)`` to warm up."""
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(run(20))
+    started = time.process_time()
+    # sorted() is the only call of that builtin now: callgrind collects just this loop
+    sorted([0], key=lambda _: loop.run_until_complete(run(count)))
+    return time.process_time() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--mode", choices=("wrapped", "bare"), default="wrapped")
+    options = parser.parse_args()
+
+    processor = tracing()
     response = litellm.completion(
         model="openai/gpt-4o-mini", messages=MESSAGES, mock_response="It is sunny in Paris."
     )
     guard = Guard(guardrail_name="filter")
     f = functions(options.mode == "wrapped")
-    loop = asyncio.new_event_loop()
 
     async def requests(count: int) -> None:
         for _ in range(count):
             await one_request(f, guard, response)
 
-    loop.run_until_complete(requests(20))  # warm up
-    started = time.process_time()
-    # sorted() is the only call of that builtin now: callgrind collects just this loop
-    sorted([0], key=lambda _: loop.run_until_complete(requests(options.requests)))
-    elapsed = time.process_time() - started
+    elapsed = measure(requests, options.requests)
     processor.force_flush()
     print(f"{options.mode}: {elapsed / options.requests * 1e6:.1f} us CPU/request")
 
