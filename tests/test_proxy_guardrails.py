@@ -100,6 +100,7 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
         {"model_name": "fake", "litellm_params": {"model": "openai/gpt-4o-mini", **upstream}},
         {"model_name": "imager", "litellm_params": {"model": "openai/dall-e-3", **upstream}},
         {"model_name": "piped", "litellm_params": {"model": "openai/gpt-4o-mini", **upstream}},
+        {"model_name": "checked", "litellm_params": {"model": "openai/gpt-4o-mini", **upstream}},
         {"model_name": "speaker", "litellm_params": {"model": "openai/tts-1", **upstream}},
         {"model_name": "transcriber", "litellm_params": {"model": "openai/whisper-1", **upstream}},
     ]
@@ -109,6 +110,14 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
             "litellm_params": {
                 "guardrail": "word_guardrail.WordGuardrail",
                 "mode": "pre_call",
+                "default_on": False,
+            },
+        },
+        {  # runs only as a step of the "answers" pipeline
+            "guardrail_name": "answer-screen",
+            "litellm_params": {
+                "guardrail": "word_guardrail.WordGuardrail",
+                "mode": "post_call",
                 "default_on": False,
             },
         },
@@ -155,7 +164,18 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
             },
         }
     }
-    config["policy_attachments"] = [{"policy": "screening", "models": ["piped"]}]
+    # and a post-call one for the "checked" model
+    config["policies"]["answers"] = {
+        "guardrails": {"add": ["answer-screen"]},
+        "pipeline": {
+            "mode": "post_call",
+            "steps": [{"guardrail": "answer-screen", "on_pass": "allow", "on_fail": "block"}],
+        },
+    }
+    config["policy_attachments"] = [
+        {"policy": "screening", "models": ["piped"]},
+        {"policy": "answers", "models": ["checked"]},
+    ]
     return config
 
 
@@ -670,3 +690,33 @@ def request_step_error(request: Request, name: str) -> str:
     step = request.one(f"guardrail {name}")
     assert step.status_code == ERROR
     return step.attributes["error.type"]
+
+
+def test_a_post_call_pipeline_checks_the_answer(
+    guarded_proxy: ProxyServer, receiver: OTLPReceiver
+) -> None:
+    def checked(text: str) -> Request:
+        body = {"model": "checked", "messages": [{"role": "user", "content": text}]}
+        return Request(guarded_proxy, receiver, "/chat/completions", text, True, body=body)
+
+    def pipeline_and_step(request: Request) -> tuple[ReceivedSpan, ReceivedSpan]:
+        pipeline = request.one("guardrail pipeline answers")
+        assert pipeline.parent_id == request.one(POST_CALL).span_id, tree(request.spans)
+        assert pipeline.attributes["litellm.guardrail.mode"] == "post_call"
+        step = request.guardrail("answer-screen", "post_call", pipeline)
+        return pipeline, step
+
+    rewritten = checked("echo: oh heck")
+    pipeline, step = pipeline_and_step(rewritten)
+    assert rewritten.status == 200
+    assert json.loads(rewritten.answer)["choices"][0]["message"]["content"] == "oh h**k"
+    assert pipeline.attributes["litellm.guardrail.outcome"] == "modified"
+    assert step.attributes["litellm.guardrail.outcome"] == "modified"
+
+    blocked = checked("echo: a leak")
+    pipeline, step = pipeline_and_step(blocked)
+    assert blocked.status == 400
+    assert step.attributes["litellm.guardrail.outcome"] == "blocked"
+    assert pipeline.attributes["litellm.guardrail.outcome"] == "blocked"
+    assert pipeline.attributes["error.type"] == "fastapi.exceptions.HTTPException"
+    assert pipeline.status_code == ERROR
