@@ -1,4 +1,4 @@
-"""The LiteLLM Proxy's own work in the trace: auth, hook phases and guardrails as spans.
+"""The LiteLLM Proxy's own work in the trace: auth and hook phases timed, guardrails as spans.
 
 One real proxy (config.yaml entry, master key, custom_auth, the fake OpenAI server as
 upstream) with a guardrail class written here, ``WordGuardrail``: it blocks requests with
@@ -6,7 +6,9 @@ the word ``forbidden`` and rewrites ``darn`` in requests and ``heck`` in answers
 twice in config.yaml: ``word-filter`` in pre_call and post_call, ``word-watch`` (block
 only) in during_call, concurrently with the model call. The proxy exports over OTLP/HTTP
 to a receiver in this process. Every route gets a passing, a blocked and a rewritten
-request, with and without the caller's ``traceparent``.
+request, with and without the caller's ``traceparent``; once with the defaults (auth and
+phase durations on the server span), once with phase spans switched on
+(``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import secrets
 import textwrap
 import urllib.error
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +113,32 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
 receiver = pytest.fixture(running, scope="module", name="receiver")
 
 
-@pytest.fixture(scope="module")
+PHASE_SPANS = "phase-spans"
+
+
+@dataclass(frozen=True)
+class GuardedProxy:
+    server: ProxyServer
+    phase_spans: bool
+    """Auth and hook phases as spans (the switch on), or as server span durations."""
+
+
+@pytest.fixture(scope="module", params=["timed", PHASE_SPANS])
 def guarded_proxy(
-    tmp_path_factory: pytest.TempPathFactory, fake_llm: Any, receiver: OTLPReceiver
-) -> Iterator[ProxyServer]:
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_llm: Any,
+    receiver: OTLPReceiver,
+) -> Iterator[GuardedProxy]:
+    """The proxy with the default auth and phase timing, or with phase spans."""
     directory: Path = tmp_path_factory.mktemp("proxy-guardrails")
     (directory / "word_guardrail.py").write_text(GUARDRAIL)
-    env = proxy_env(**receiver.exporter_env(), OTEL_BSP_SCHEDULE_DELAY="100")
+    phase_spans = request.param == PHASE_SPANS
+    switch = {"OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS": "true"} if phase_spans else {}
+    env = proxy_env(**receiver.exporter_env(), OTEL_BSP_SCHEDULE_DELAY="100", **switch)
     proxy = start_proxy(directory, guardrail_config(fake_llm.base_url), env)
     try:
-        yield proxy
+        yield GuardedProxy(proxy, phase_spans)
     finally:
         proxy.stop()
 
@@ -158,7 +177,7 @@ class Request:
 
     def __init__(
         self,
-        proxy: ProxyServer,
+        proxy: GuardedProxy,
         receiver: OTLPReceiver,
         route: str,
         text: str,
@@ -171,7 +190,7 @@ class Request:
             {"traceparent": f"00-{trace_id:032x}-{self.caller_span:016x}-01"} if caller else {}
         )
         seen = {s.trace_id for s in receiver.snapshot() if s.kind == SERVER}
-        self.status = send(proxy, route, text, headers, key)
+        self.status = send(proxy.server, route, text, headers, key)
 
         def new_servers(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
             return [s for s in spans if s.kind == SERVER and s.trace_id not in seen]
@@ -187,11 +206,14 @@ class Request:
         def done(spans: list[ReceivedSpan]) -> bool:
             # the server span ends last; and the post-call phase's batch may come after it
             return any(s.kind == SERVER for s in spans) and (
-                self.status != 200 or any(s.name == POST_CALL for s in spans)
+                self.status != 200
+                or not proxy.phase_spans
+                or any(s.name == POST_CALL for s in spans)
             )
 
         self.spans = in_trace(receiver.wait_for(lambda spans: done(in_trace(spans))))
         self.route = route
+        self.phase_spans = proxy.phase_spans
 
     def one(self, name: str, **attributes: Any) -> ReceivedSpan:
         found = [
@@ -217,6 +239,41 @@ class Request:
         return [s for s in self.spans if "gen_ai.operation.name" in s.attributes]
 
 
+class Phases:
+    """The auth and hook phases of one request: spans of their own, or (the default)
+    durations on the server span, under which the guardrails then hang directly."""
+
+    def __init__(self, request: Request, server: ReceivedSpan) -> None:
+        self.request, self.server = request, server
+
+    def parent(self, phase: str) -> ReceivedSpan:
+        """Where a guardrail run in ``phase`` hangs: the phase's span, or the server span."""
+        return self.request.one(phase) if self.request.phase_spans else self.server
+
+    def ran(self, phase: str) -> bool:
+        if self.request.phase_spans:
+            return bool(self.request.named(phase))
+        return DURATIONS[phase] in self.server.attributes
+
+    def check(self, failed: str | None = None) -> None:
+        """Auth and pre_call ran under the server span, in that order; the spans, if any,
+        or their durations bound their guardrails; ``failed``: the phase that raised."""
+        request, server = self.request, self.server
+        if request.phase_spans:
+            for phase in (AUTH, PRE_CALL):
+                assert request.one(phase).parent_id == server.span_id
+            assert request.one(AUTH).end <= request.one(PRE_CALL).start
+            if failed:
+                assert request.one(failed).status_code == ERROR
+            assert not any(name in server.attributes for name in DURATIONS.values())
+            return
+        assert not request.named(AUTH) and not request.named(PRE_CALL), tree(request.spans)
+        for phase in (AUTH, PRE_CALL):
+            duration = server.attributes[DURATIONS[phase]]
+            assert isinstance(duration, float)
+            assert 0 < duration <= (server.end - server.start) / 1e9
+
+
 def assert_request(request: Request, outcomes: dict[str, str]) -> None:
     """The span tree of one request: ``outcomes`` maps each mode that ran to its outcome."""
     spans = request.spans
@@ -228,19 +285,19 @@ def assert_request(request: Request, outcomes: dict[str, str]) -> None:
         "http.response.status_code", server.attributes.get("http.status_code")
     )
     assert status == request.status
-    for phase in (AUTH, PRE_CALL):
-        assert request.one(phase).parent_id == server.span_id
-    assert request.one(AUTH).end <= request.one(PRE_CALL).start
+    phases = Phases(request, server)
+    phases.check(failed=PRE_CALL if outcomes["pre_call"] == "blocked" else None)
 
-    pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
+    pre = request.guardrail("word-filter", "pre_call", phases.parent(PRE_CALL))
+    if not request.phase_spans:  # the guardrail ran within the timed phase
+        assert (pre.end - pre.start) / 1e9 <= server.attributes[DURATIONS[PRE_CALL]]
     assert pre.attributes["litellm.guardrail.outcome"] == outcomes["pre_call"]
     if outcomes["pre_call"] == "blocked":
         assert request.status == 400
         assert pre.status_code == ERROR
         assert pre.attributes["error.type"] == "fastapi.exceptions.HTTPException"
-        assert request.one(PRE_CALL).status_code == ERROR
         assert not request.model_call(), tree(spans)
-        assert not request.named(POST_CALL)
+        assert not phases.ran(POST_CALL)
         assert not request.named("guardrail word-watch")
     else:
         assert request.status == 200
@@ -250,10 +307,13 @@ def assert_request(request: Request, outcomes: dict[str, str]) -> None:
         parents = {server.span_id} | {s.span_id for s in routers if s.parent_id == server.span_id}
         assert call.parent_id in parents, tree(spans)
         assert pre.end <= call.start
-        post_phase = request.one(POST_CALL)
-        assert post_phase.parent_id == server.span_id
-        assert call.end <= post_phase.start
+        assert phases.ran(POST_CALL), tree(spans)
+        post_phase = phases.parent(POST_CALL)
+        if request.phase_spans:
+            assert post_phase.parent_id == server.span_id
+            assert call.end <= post_phase.start
         post = request.guardrail("word-filter", "post_call", post_phase)
+        assert call.end <= post.start
         assert post.attributes["litellm.guardrail.outcome"] == outcomes["post_call"]
         if "during_call" in outcomes:
             during = request.one("guardrail word-watch")
@@ -270,6 +330,12 @@ def assert_request(request: Request, outcomes: dict[str, str]) -> None:
 
 
 AUTH, PRE_CALL, POST_CALL = "proxy auth", "proxy pre_call", "proxy post_call"
+DURATIONS = {
+    AUTH: "litellm.proxy.auth.duration",
+    PRE_CALL: "litellm.proxy.pre_call.duration",
+    POST_CALL: "litellm.proxy.post_call.duration",
+}
+"""The server span's attribute for each phase's duration, without phase spans."""
 ECHOES = {"/chat/completions", "/responses", "/v1/messages"}
 """Routes whose upstream answer repeats the request (the fake server's ``echo:``)."""
 NO_DURING_CALL = {"/images/generations"}
@@ -279,7 +345,7 @@ NO_DURING_CALL = {"/images/generations"}
 @pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
 @pytest.mark.parametrize("route", list(ROUTES))
 def test_guardrails_auth_and_hooks_share_the_request_trace(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver, route: str, caller: bool
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver, route: str, caller: bool
 ) -> None:
     during = {} if route in NO_DURING_CALL else {"during_call": "passed"}
     passing = Request(guarded_proxy, receiver, route, "hello there", caller)
@@ -293,19 +359,23 @@ def test_guardrails_auth_and_hooks_share_the_request_trace(
     assert_request(rewritten, {"pre_call": "modified", "post_call": answer, **during})
 
 
-def test_a_refused_key_ends_the_auth_span_with_an_error_and_no_key(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver
+def test_a_refused_key_is_timed_or_ends_the_auth_span_with_an_error_and_no_key(
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver
 ) -> None:
     key = "sk-unknown-TOPSECRET-5d1a"
     refused = Request(guarded_proxy, receiver, "/chat/completions", "hello", True, key=key)
     assert refused.status >= 400  # custom_auth.py raises a plain Exception: litellm says 500
     server = refused.one("POST /chat/completions")
-    auth = refused.one(AUTH)
-    assert auth.parent_id == server.span_id
-    assert auth.status_code == ERROR
-    assert auth.attributes["error.type"]
-    assert auth.status_message == ""  # an auth error's message may quote the key
-    assert not refused.named(PRE_CALL) and not refused.model_call()
+    phases = Phases(refused, server)
+    if refused.phase_spans:
+        auth = refused.one(AUTH)
+        assert auth.parent_id == server.span_id
+        assert auth.status_code == ERROR
+        assert auth.attributes["error.type"]
+        assert auth.status_message == ""  # an auth error's message may quote the key
+    else:
+        assert server.attributes[DURATIONS[AUTH]] > 0
+    assert not phases.ran(PRE_CALL) and not refused.model_call()
     text = json.dumps([(s.name, s.attributes, s.status_message) for s in refused.spans])
     for secret in (key, *SECRETS):
         assert secret not in text

@@ -1,6 +1,7 @@
 """In-process checks of the proxy spans' wrapping (the proxy end to end is in
-test_proxy_guardrails.py): uninstrument() puts litellm's own functions back, and a
-guardrail's error message is content, recorded only with content capture on.
+test_proxy_guardrails.py): uninstrument() puts litellm's own functions back, a
+guardrail's error message is content, recorded only with content capture on, and the hook
+phases are durations on the current span unless phase spans are switched on.
 
 The proxy server module is not imported here (it starts the proxy's app): the test calls
 what its post-import hook calls, ``_proxy_spans._wrap``.
@@ -13,9 +14,13 @@ import importlib
 import types
 from typing import Any
 
+import litellm
 import pytest
 from fastapi import HTTPException
+from litellm.caching.dual_cache import DualCache
 from litellm.integrations.custom_guardrail import CustomGuardrail
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.proxy._types import UserAPIKeyAuth
 from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_litellm import _proxy_spans
@@ -69,3 +74,62 @@ def test_a_blocks_message_is_content(instrument: Any, telemetry: Any, capture: b
     assert span.attributes["error.type"] == "fastapi.exceptions.HTTPException"
     assert span.attributes["litellm.guardrail.mode"] == "post_call"
     assert ("forbidden" in (span.status.description or "")) is capture
+
+
+class Rejecter(CustomLogger):
+    async def async_pre_call_hook(self, *args: Any, **kwargs: Any) -> None:
+        raise HTTPException(status_code=429, detail="over budget")
+
+
+def run_pre_call(telemetry: Any) -> None:
+    """The proxy's pre-call phase (``litellm.callbacks``' hooks) under a ``request`` span,
+    as under the proxy's server span."""
+    proxy_logging = utils.ProxyLogging(user_api_key_cache=DualCache())
+    data = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    tracer = telemetry.tracer_provider.get_tracer("test")
+
+    async def request() -> None:
+        with tracer.start_as_current_span("request"):
+            await proxy_logging.pre_call_hook(UserAPIKeyAuth(), data, "completion")
+
+    asyncio.run(request())
+
+
+def test_the_phases_are_durations_on_the_current_span_by_default(
+    instrument: Any, telemetry: Any
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    run_pre_call(telemetry)
+    request = telemetry.only("request")
+    assert [s.name for s in telemetry.finished()] == ["request"]
+    duration = request.attributes["litellm.proxy.pre_call.duration"]
+    assert 0 < duration <= (request.end_time - request.start_time) / 1e9
+
+
+@pytest.mark.parametrize("switch", ["argument", "variable"])
+def test_phase_spans_switched_on(
+    instrument: Any, telemetry: Any, monkeypatch: pytest.MonkeyPatch, switch: str
+) -> None:
+    if switch == "argument":
+        monkeypatch.setenv(_proxy_spans.PHASE_SPANS_VARIABLE, "false")  # the argument wins
+        instrument(proxy_phase_spans=True)
+    else:
+        monkeypatch.setenv(_proxy_spans.PHASE_SPANS_VARIABLE, "true")
+        instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    run_pre_call(telemetry)
+    phase = telemetry.only("proxy pre_call")
+    assert phase.parent.span_id == telemetry.only("request").context.span_id
+    assert "litellm.proxy.pre_call.duration" not in telemetry.only("request").attributes
+
+
+def test_a_failed_phase_is_timed_too(
+    instrument: Any, telemetry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    monkeypatch.setattr(litellm, "callbacks", [Rejecter()])
+    with pytest.raises(HTTPException, match="over budget"):
+        run_pre_call(telemetry)
+    assert telemetry.only("request").attributes["litellm.proxy.pre_call.duration"] > 0
