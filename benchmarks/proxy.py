@@ -347,10 +347,14 @@ def main() -> None:
         print(f"{name:<14}{cpu * 1e3:>11.2f}{cpu / base:>8.3f}{rps:>8.0f}")
         print(f"{'':<14}CPU ms/req per round: {[round(v * 1e3, 2) for v in values['cpu']]}")
         print(f"{'':<14}{collections[name]}")
-    print("one client's latency, ms: median [95% interval]; added: median of paired differences")
+    print(
+        "one client's latency, ms: median [95% interval], 90th percentile; "
+        "added: median of the paired differences [95% interval]"
+    )
     for name, values in samples.items():
         p50, low, high = median_interval([v * 1e3 for v in values])
-        line = f"{name:<14}{p50:>7.2f} [{low:.2f}, {high:.2f}]"
+        p90 = statistics.quantiles(values, n=10)[-1] * 1e3
+        line = f"{name:<14}{p50:>7.2f} [{low:.2f}, {high:.2f}]  p90 {p90:.2f}"
         if name != "untraced":
             pairs = zip(values, samples["untraced"], strict=True)
             added, low, high = median_interval([(v - u) * 1e3 for v, u in pairs])

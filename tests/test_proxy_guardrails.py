@@ -304,8 +304,15 @@ def assert_request(request: Request, outcomes: dict[str, str]) -> None:
         assert pre.status_code != ERROR
         [call] = request.model_call()
         routers = [s for s in spans if s.name.startswith("router ")]
-        parents = {server.span_id} | {s.span_id for s in routers if s.parent_id == server.span_id}
-        assert call.parent_id in parents, tree(spans)
+        if request.route in ROUTED and request.phase_spans:
+            [router] = routers
+            assert router.parent_id == server.span_id
+            assert call.parent_id == router.span_id, tree(spans)
+        else:  # the Router's facts, if it ran, on the server span
+            assert not routers and call.parent_id == server.span_id, tree(spans)
+        if request.route in ROUTED and not request.phase_spans:
+            group = ROUTES[request.route]("")["model"]
+            assert server.attributes["litellm.router.model_group"] == group
         assert pre.end <= call.start
         assert phases.ran(POST_CALL), tree(spans)
         post_phase = phases.parent(POST_CALL)
@@ -338,6 +345,8 @@ DURATIONS = {
 """The server span's attribute for each phase's duration, without phase spans."""
 ECHOES = {"/chat/completions", "/responses", "/v1/messages"}
 """Routes whose upstream answer repeats the request (the fake server's ``echo:``)."""
+ROUTED = {"/chat/completions", "/embeddings"}
+"""Routes the proxy sends through the Router's wrapped methods."""
 NO_DURING_CALL = {"/images/generations"}
 """Routes where litellm runs no during-call guardrail."""
 

@@ -7,9 +7,10 @@ A proxied request's trace gets, besides the HTTP server span and the litellm cal
   (``ProxyLogging.pre_call_hook`` / ``post_call_success_hook``: rate limits, budgets,
   callbacks' hooks and the guardrails of those modes): by default their durations as
   attributes of the span current when they run, the request's server span
-  (``litellm.proxy.auth.duration``, ...); with phase spans switched on
-  (:data:`PHASE_SPANS_VARIABLE`, ``instrument(proxy_phase_spans=True)``) a span each,
-  ``proxy auth`` / ``proxy pre_call`` / ``proxy post_call``. Never the key or its hash.
+  (``litellm.proxy.auth.duration``, ...), as are the Router's (:func:`router_spans`); with
+  phase spans switched on (:data:`PHASE_SPANS_VARIABLE`, ``instrument(proxy_phase_spans=True)``)
+  a span each, ``proxy auth`` / ``proxy pre_call`` / ``proxy post_call`` (and the Router's
+  ``router {group}``). Never the key or its hash.
 - ``guardrail {name}``: one guardrail run, with its mode and outcome
   (:data:`~opentelemetry_instrumentation_litellm.attributes.LITELLM_GUARDRAIL_OUTCOME`).
   A pre-call guardrail is wrapped at ``ProxyLogging._execute_guardrail_hook``, the one
@@ -83,9 +84,9 @@ _REQUEST_TEXT_KEYS: Final = ("messages", "input", "prompt", "system", "instructi
 _MAX_DEPTH: Final = 8
 
 PHASE_SPANS_VARIABLE: Final = "OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS"
-"""``true`` (``1``, ``yes``, ``on``): the key check and the hook phases as spans of their own
-instead of duration attributes of the server span; ``instrument(proxy_phase_spans=...)``
-wins over it. Off by default: three more spans per request cost the proxy about 1 ms of CPU
+"""``true`` (``1``, ``yes``, ``on``): the key check, the hook phases and the Router as spans of
+their own instead of attributes of the server span; ``instrument(proxy_phase_spans=...)``
+wins over it. Off by default: four more spans per request cost the proxy about 5% more CPU
 (docs/performance.md)."""
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 
@@ -388,6 +389,14 @@ def _wrap(server: ModuleType) -> None:
                 _originals.append((owner, name, original))
             except Exception:
                 _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
+
+
+def router_spans() -> bool:
+    """Whether a ``litellm.Router`` call gets a span of its own: always, except in a proxy
+    worker (its functions wrapped) without phase spans, where the request's server span
+    takes the Router's facts."""
+    settings = _settings
+    return settings is None or settings.phase_spans or not _originals
 
 
 def enable(

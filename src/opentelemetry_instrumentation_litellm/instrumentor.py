@@ -99,10 +99,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):
     - ``openinference``: also add OpenInference attributes (``openinference.span.kind``,
       ``input.value``/``output.value``, ``llm.*``) for Arize Phoenix; defaults to
       ``OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE`` (``true``/``false``, default false).
-    - ``proxy_phase_spans``: in a LiteLLM Proxy, the key check and the pre-/post-call hook
-      phases as spans of their own (``proxy auth``, ...) instead of duration attributes of
-      the server span; defaults to ``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS``
-      (default false).
+    - ``proxy_phase_spans``: in a LiteLLM Proxy, the key check, the pre-/post-call hook
+      phases and the Router as spans of their own (``proxy auth``, ``router {group}``, ...)
+      instead of attributes of the server span; defaults to
+      ``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS`` (default false).
 
     ``uninstrument()`` restores litellm's original functions.
 
@@ -162,7 +162,8 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         router = importlib.import_module("litellm").Router
         for name, is_async in ROUTER_METHODS:
             if hasattr(router, name):
-                wrap_function_wrapper(router, name, make_router_wrapper(tracer, is_async))
+                wrapper = make_router_wrapper(tracer, is_async, _proxy_spans.router_spans)
+                wrap_function_wrapper(router, name, wrapper)
         # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
         providers = ("tracer_provider", "meter_provider", "logger_provider")
         _shutdown.enable(kwargs.get(name) for name in providers)
