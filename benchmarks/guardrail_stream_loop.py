@@ -100,7 +100,7 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    processor = tracing()
+    processor, _ = tracing()
     # built directly: a litellm call would leave its logging threads (token counting) busy
     # during the measured loop
     chunks = [

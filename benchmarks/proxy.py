@@ -19,14 +19,26 @@ Per round and proxy:
   median over rounds; on a quiet machine it repeats within a few percent, unlike
   throughput, but CPU time grows when other processes compete for the cores;
 - throughput of those requests (requests/s, for information: +-15% between runs);
-- one client's latency: median of ``--requests // 4`` sequential requests on one
-  keep-alive connection.
+- and, after the rounds, one client's latency: ``--latency`` requests to each proxy in
+  turn (request i goes to every proxy, in an order that rotates with i), each on its own
+  keep-alive connection, so every proxy sees the same moments of the machine. Reported
+  per proxy: the median and its 95% confidence interval, and the median of the paired
+  differences to the untraced proxy (request i against request i) with its interval:
+  the figure to compare, far steadier than two medians taken minutes apart.
+
+Every proxy also counts its garbage collections (a ``sitecustomize`` on its PYTHONPATH
+registers a ``gc.callbacks`` entry and writes the counts per generation, and the seconds
+spent, when sent SIGUSR2): reported per request, per generation. The same file makes
+``BENCH_NO_ROUTER_SPAN=1`` (a ``--variant`` setting) leave the Router unwrapped: what the
+``router {group}`` span costs.
 
 ``--instructions N`` instead counts instructions per request with valgrind's callgrind, one
 proxy after the other: each starts under callgrind with instrumentation off (start-up takes
 minutes), gets 20 warm-up requests, then instrumentation is switched on
 (``callgrind_control``) for N sequential requests and the export that follows (the batch
 delay is 5 s). Repeatable to about 1% (PYTHONHASHSEED=0), unlike CPU time on shared cores.
+``--callgrind-dir DIR`` keeps each proxy's dump there (``DIR/<name>.out``), for
+``callgrind_annotate``.
 Requests are slow under valgrind, so each 5 s batch holds fewer spans than under load: the
 export's per-request share reads higher than at real request rates.
 
@@ -38,12 +50,16 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,6 +82,71 @@ HEADERS = {"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application
 TICKS = os.sysconf("SC_CLK_TCK")
 EXPORT_SETTLE = 5.6
 """Seconds to wait after the last request: the batch delay (5 s by default) and the export."""
+
+GC_PROBE = textwrap.dedent(
+    """
+    # benchmarks/proxy.py: count this process's garbage collections; SIGUSR2 writes them
+    import gc, json, os, signal, time
+
+    _counts, _seconds, _started = [0, 0, 0], [0.0, 0.0, 0.0], [0.0]
+
+    def _timed(phase, info):
+        if phase == "start":
+            _started[0] = time.perf_counter()
+        else:
+            _counts[info["generation"]] += 1
+            _seconds[info["generation"]] += time.perf_counter() - _started[0]
+
+    def _write(signum, frame):
+        path = os.environ["BENCH_GC_FILE"]
+        with open(path + ".tmp", "w") as out:
+            json.dump({"counts": _counts, "seconds": _seconds}, out)
+        os.replace(path + ".tmp", path)
+
+    gc.callbacks.append(_timed)
+    signal.signal(signal.SIGUSR2, _write)
+
+    if os.environ.get("BENCH_NO_ROUTER_SPAN"):  # a variant: no router span
+        from opentelemetry_instrumentation_litellm import instrumentor
+
+        instrumentor.ROUTER_METHODS = ()
+    """
+)
+
+
+def gc_reading(proxy: ProxyServer, path: Path) -> dict[str, list[float]]:
+    """The proxy's garbage collections so far (counts and seconds per generation)."""
+    path.unlink(missing_ok=True)
+    os.kill(proxy.process.pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no GC counts from {proxy.process.pid}")
+        time.sleep(0.05)
+    return json.loads(path.read_text())
+
+
+def gc_delta(before: dict[str, list[float]], after: dict[str, list[float]], requests: int) -> str:
+    counts = [(a - b) / requests for a, b in zip(after["counts"], before["counts"], strict=True)]
+    seconds = sum(after["seconds"]) - sum(before["seconds"])
+    per = " ".join(f"gen{g} {c:.3f}" for g, c in enumerate(counts))
+    return f"GC per request: {per}; {seconds / requests * 1e6:.0f} us"
+
+
+def with_probe(directory: Path, env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the GC probe on PYTHONPATH and its output file in ``directory``."""
+    probe = directory / "probe"
+    probe.mkdir(parents=True, exist_ok=True)
+    (probe / "sitecustomize.py").write_text(GC_PROBE)
+    return env | {"PYTHONPATH": str(probe), "BENCH_GC_FILE": str(directory / "gc.json")}
+
+
+def median_interval(values: list[float]) -> tuple[float, float, float]:
+    """The median and a distribution-free 95% confidence interval of it (order statistics)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    k = max(math.floor(n / 2 - 1.96 * math.sqrt(n) / 2), 0)
+    return statistics.median(ordered), ordered[k], ordered[min(n - 1 - k, n - 1)]
 
 
 def group_cpu_seconds(pgid: int) -> float:
@@ -125,20 +206,29 @@ def load(proxy: ProxyServer, requests: int, clients: int) -> tuple[float, float]
     return cpu / done, done / elapsed
 
 
-def latency(proxy: ProxyServer, requests: int) -> float:
-    """One client's median latency in seconds over ``requests`` sequential requests."""
-    client = Client(proxy)
+def latencies(proxies: dict[str, ProxyServer], requests: int) -> dict[str, list[float]]:
+    """One client's latencies: request i to every proxy, in an order rotating with i."""
+    names = list(proxies)
+    clients = {name: Client(proxy) for name, proxy in proxies.items()}
+    samples: dict[str, list[float]] = {name: [] for name in names}
     try:
-        return statistics.median(client.chat() for _ in range(requests))
+        for i in range(requests):
+            for j in range(len(names)):
+                name = names[(i + j) % len(names)]
+                samples[name].append(clients[name].chat())
     finally:
-        client.close()
+        for client in clients.values():
+            client.close()
+    return samples
 
 
 def instructions(
     proxy_dir: Path, config: dict[str, object], env: dict[str, str], requests: int
-) -> float:
-    """Instructions per request of a proxy run under callgrind (see the module's doc)."""
+) -> tuple[float, str, Path]:
+    """Instructions per request of a proxy run under callgrind (see the module's doc), its
+    garbage collections, and the dump."""
     out = proxy_dir / "callgrind.out"
+    env = with_probe(proxy_dir, env)
     launcher = [
         "valgrind",
         "--tool=callgrind",
@@ -157,6 +247,7 @@ def instructions(
         warm.close()
         time.sleep(EXPORT_SETTLE)
         client = Client(proxy)  # uvicorn closed the idle connection after 5 s
+        gc_before = gc_reading(proxy, proxy_dir / "gc.json")
         for command in ("-i", "on"), ("-z",):
             subprocess.run(["callgrind_control", *command, pid], check=True, capture_output=True)
         for _ in range(requests):
@@ -164,12 +255,13 @@ def instructions(
         client.close()
         time.sleep(EXPORT_SETTLE + 1)  # valgrind is slow
         subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
+        gc_after = gc_reading(proxy, proxy_dir / "gc.json")
     finally:
         proxy.stop()
-    dump = Path(f"{out}.{pid}.1").read_text(errors="replace")
-    total = re.search(r"^(?:summary|totals): (\d+)", dump, re.MULTILINE)
-    assert total, f"no total in {out}.{pid}.1"
-    return int(total.group(1)) / requests
+    path = Path(f"{out}.{pid}.1")
+    total = re.search(r"^(?:summary|totals): (\d+)", path.read_text(errors="replace"), re.M)
+    assert total, f"no total in {path}"
+    return int(total.group(1)) / requests, gc_delta(gc_before, gc_after, requests), path
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, str]]:
@@ -184,7 +276,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--variant", action="append", default=[], type=parse_variant)
+    parser.add_argument("--latency", type=int, default=400, help="requests per proxy")
     parser.add_argument("--instructions", type=int, metavar="N", default=0)
+    parser.add_argument("--callgrind-dir", type=Path, help="keep the callgrind dumps here")
     args = parser.parse_args()
 
     receiver = OTLPReceiver().start()
@@ -198,51 +292,74 @@ def main() -> None:
                 for name, traced, extra in setups:
                     config = proxy_config("http://127.0.0.1:9", callback=traced, custom_auth=False)
                     env = proxy_env(**(traced_env | extra if traced else {}))
-                    counts[name] = instructions(
+                    counts[name], collections, dump = instructions(
                         Path(directory, name), config, env, args.instructions
                     )
                     print(f"{name:<14}{counts[name] / 1e6:>8.2f} M instructions/request", end="")
-                    print(f"{counts[name] / counts['untraced']:>8.3f}", flush=True)
+                    print(f"{counts[name] / counts['untraced']:>8.3f}   {collections}", flush=True)
+                    if args.callgrind_dir:
+                        args.callgrind_dir.mkdir(parents=True, exist_ok=True)
+                        shutil.copy(dump, args.callgrind_dir / f"{name}.out")
             finally:
                 receiver.stop()
         return
 
     proxies: dict[str, ProxyServer] = {}
     results: dict[str, dict[str, list[float]]] = {}
+    collections: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as directory:
         try:
             for name, traced, extra in setups:
                 config = proxy_config("http://127.0.0.1:9", callback=traced, custom_auth=False)
-                env = proxy_env(**(traced_env | extra if traced else {}))
+                env = with_probe(
+                    Path(directory, name), proxy_env(**(traced_env | extra if traced else {}))
+                )
                 proxies[name] = start_proxy(Path(directory, name), config, env)
-                results[name] = {"cpu": [], "rps": [], "latency": []}
+                results[name] = {"cpu": [], "rps": []}
                 load(proxies[name], 100, args.clients)  # warm up: imports, caches, pools
+            gc_before = {
+                n: gc_reading(p, Path(directory, n, "gc.json")) for n, p in proxies.items()
+            }
             for _round in range(args.rounds):
                 for name, proxy in proxies.items():
                     cpu, rps = load(proxy, args.requests, args.clients)
                     results[name]["cpu"].append(cpu)
                     results[name]["rps"].append(rps)
-                    results[name]["latency"].append(latency(proxy, args.requests // 4))
+            for name, proxy in proxies.items():
+                after = gc_reading(proxy, Path(directory, name, "gc.json"))
+                done = args.rounds * (args.requests // args.clients) * args.clients
+                collections[name] = gc_delta(gc_before[name], after, done)
+            samples = latencies(proxies, args.latency)
         finally:
             for proxy in proxies.values():
                 proxy.stop()
             receiver.stop()
 
-    base = {key: statistics.median(values) for key, values in results["untraced"].items()}
+    base = statistics.median(results["untraced"]["cpu"])
     print(
         f"{args.requests} requests x {args.rounds} rounds, {args.clients} clients, "
-        f"spans received: {len(receiver.spans)}"
+        f"{args.latency} latency samples per proxy, spans received: {len(receiver.spans)}"
     )
-    print(f"{'proxy':<14}{'CPU ms/req':>11}{'ratio':>8}{'p50 ms':>9}{'added':>8}{'req/s':>8}")
+    print(f"{'proxy':<14}{'CPU ms/req':>11}{'ratio':>8}{'req/s':>8}")
     for name, values in results.items():
         cpu = statistics.median(values["cpu"])
-        p50 = statistics.median(values["latency"])
         rps = statistics.median(values["rps"])
-        print(
-            f"{name:<14}{cpu * 1e3:>11.2f}{cpu / base['cpu']:>8.3f}{p50 * 1e3:>9.2f}"
-            f"{(p50 - base['latency']) * 1e3:>+8.2f}{rps:>8.0f}"
-        )
+        print(f"{name:<14}{cpu * 1e3:>11.2f}{cpu / base:>8.3f}{rps:>8.0f}")
         print(f"{'':<14}CPU ms/req per round: {[round(v * 1e3, 2) for v in values['cpu']]}")
+        print(f"{'':<14}{collections[name]}")
+    print(
+        "one client's latency, ms: median [95% interval], 90th percentile; "
+        "added: median of the paired differences [95% interval]"
+    )
+    for name, values in samples.items():
+        p50, low, high = median_interval([v * 1e3 for v in values])
+        p90 = statistics.quantiles(values, n=10)[-1] * 1e3
+        line = f"{name:<14}{p50:>7.2f} [{low:.2f}, {high:.2f}]  p90 {p90:.2f}"
+        if name != "untraced":
+            pairs = zip(values, samples["untraced"], strict=True)
+            added, low, high = median_interval([(v - u) * 1e3 for v, u in pairs])
+            line += f"   added {added:+.2f} [{low:+.2f}, {high:+.2f}]"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """CPU the LiteLLM Proxy spends per request on its own spans (auth, hook phases, guardrails).
 
-    python benchmarks/proxy_spans.py [--requests 200] [--rounds 5]
+    python benchmarks/proxy_spans.py [--requests 200] [--rounds 5] [--phase-spans]
 
 Starts two proxies (``litellm --config``, one worker each) from the same config.yaml: a
 ``mock_response`` chat model, a master key, a ``CustomGuardrail`` in pre_call + post_call
@@ -10,8 +10,10 @@ config entry first turns the proxy spans off (``_proxy_spans.enable`` made a no-
 still has the server span and the litellm spans. The same requests go to each in
 interleaved rounds; each proxy's CPU time is read from /proc (utime + stime of its process
 group, exporting threads included). Reports CPU microseconds per request (median over
-rounds) of each and the difference: what the six spans per request (auth, pre_call,
-post_call, three guardrails) cost. Linux only.
+rounds) of each and the difference: what the three guardrail spans and the auth and phase
+timing cost, or with ``--phase-spans`` (both proxies get
+``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS=true``) the six spans (auth, pre_call,
+post_call, three guardrails). Linux only.
 """
 
 from __future__ import annotations
@@ -136,7 +138,9 @@ class Sink(BaseHTTPRequestHandler):
 
 
 class Proxy:
-    def __init__(self, directory: Path, callback: str, sink_port: int) -> None:
+    def __init__(
+        self, directory: Path, callback: str, sink_port: int, extra: dict[str, str]
+    ) -> None:
         directory.mkdir()
         (directory / "word_guardrail.py").write_text(GUARDRAIL)
         (directory / "without_spans.py").write_text(WITHOUT_SPANS)
@@ -150,6 +154,7 @@ class Proxy:
             OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/protobuf",
             OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=f"http://127.0.0.1:{sink_port}/v1/traces",
             PYTHONPATH=str(directory),
+            **extra,
         )
         litellm = Path(sys.executable).parent / "litellm"
         command = [str(litellm), "--config", "config.yaml", "--host", "127.0.0.1"]
@@ -225,7 +230,11 @@ def main() -> None:
         help="the other proxy: no proxy spans, the guardrail spans only (what the auth "
         "and phase spans cost), or the same as the first (the benchmark's own bias)",
     )
+    parser.add_argument("--phase-spans", action="store_true", help="auth and phases as spans")
     options = parser.parse_args()
+    switch = (
+        {"OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS": "true"} if options.phase_spans else {}
+    )
 
     sink = ThreadingHTTPServer(("127.0.0.1", free_port()), Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -235,11 +244,13 @@ def main() -> None:
                 Path(tmp, "with"),
                 OURS,
                 sink.server_port,
+                switch,
             ),
             "without": Proxy(
                 Path(tmp, "without"),
                 BASELINES[options.baseline],
                 sink.server_port,
+                switch,
             ),
         }
         try:

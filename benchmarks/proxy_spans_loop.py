@@ -1,6 +1,6 @@
 """Our own CPU per proxied request for the proxy spans, without the proxy's noise.
 
-    python benchmarks/proxy_spans_loop.py [--requests 100] [--mode wrapped|bare]
+    python benchmarks/proxy_spans_loop.py [--requests 100] [--mode wrapped|bare] [--phase-spans]
 
 A whole proxy spends ~15 ms of CPU per request, and on a shared machine its rounds vary by
 more than the spans cost (benchmarks/proxy_spans.py). This runs, in one process, what the
@@ -8,7 +8,10 @@ proxy spans add to one request: the wrappers of ``_proxy_spans`` around the key 
 pre_call and post_call phases and three guardrail runs (pre_call and during_call on a chat
 request body, post_call on a ``ModelResponse``), with the wrapped functions themselves
 reduced to no-ops, and the SDK exporting through a ``BatchSpanProcessor`` to an exporter
-that drops spans. ``--mode bare`` calls the same no-ops unwrapped: the difference is ours.
+that drops spans; each request runs in a span standing for the server span (the phases'
+durations go there). ``--mode bare`` calls the same no-ops unwrapped: the difference is ours.
+``--phase-spans``: the key check and the phases as spans, as with
+``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS=true``.
 
 Instruction counts (repeatable), collecting only the measured loop::
 
@@ -34,6 +37,7 @@ from litellm.integrations.custom_guardrail import CustomGuardrail
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Tracer
 from wrapt import FunctionWrapper
 
 from opentelemetry_instrumentation_litellm import _proxy_spans
@@ -76,7 +80,12 @@ def functions(wrapped: bool) -> dict[str, Any]:
     }
 
 
-async def one_request(f: dict[str, Any], guard: Guard, response: Any) -> None:
+async def one_request(f: dict[str, Any], guard: Guard, response: Any, tracer: Any) -> None:
+    with tracer.start_as_current_span("POST /chat/completions"):
+        await proxy_request(f, guard, response)
+
+
+async def proxy_request(f: dict[str, Any], guard: Guard, response: Any) -> None:
     data = {"model": "gpt-4o-mini", "messages": MESSAGES, "metadata": {"user_api_key_alias": "x"}}
     await f["auth"](request=None, api_key="sk-x")
     await f["pre_call"](user_api_key_dict=None, data=data, call_type="completion")
@@ -88,15 +97,15 @@ async def one_request(f: dict[str, Any], guard: Guard, response: Any) -> None:
     await f["guardrail_with_metrics"](guard, post, "post_call")
 
 
-def tracing() -> BatchSpanProcessor:
-    """Give ``_proxy_spans`` an SDK tracer whose spans are batched, then dropped."""
+def tracing(phase_spans: bool = False) -> tuple[BatchSpanProcessor, Tracer]:
+    """Give ``_proxy_spans`` an SDK tracer whose spans are batched, then dropped; the
+    processor, and the tracer for the spans standing for the server's."""
     provider = TracerProvider()
     processor = BatchSpanProcessor(DroppingExporter())
     provider.add_span_processor(processor)
-    _proxy_spans._settings = _proxy_spans._Settings(
-        trace.get_tracer("bench", tracer_provider=provider), lambda: False
-    )
-    return processor
+    tracer = trace.get_tracer("bench", tracer_provider=provider)
+    _proxy_spans._settings = _proxy_spans._Settings(tracer, lambda: False, phase_spans)
+    return processor, tracer
 
 
 def measure(run: Callable[[int], Coroutine[Any, Any, None]], count: int) -> float:
@@ -113,9 +122,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--mode", choices=("wrapped", "bare"), default="wrapped")
+    parser.add_argument("--phase-spans", action="store_true")
     options = parser.parse_args()
 
-    processor = tracing()
+    processor, tracer = tracing(options.phase_spans)
     response = litellm.completion(
         model="openai/gpt-4o-mini", messages=MESSAGES, mock_response="It is sunny in Paris."
     )
@@ -124,7 +134,7 @@ def main() -> None:
 
     async def requests(count: int) -> None:
         for _ in range(count):
-            await one_request(f, guard, response)
+            await one_request(f, guard, response, tracer)
 
     elapsed = measure(requests, options.requests)
     processor.force_flush()

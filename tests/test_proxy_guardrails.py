@@ -1,4 +1,4 @@
-"""The LiteLLM Proxy's own work in the trace: auth, hook phases and guardrails as spans.
+"""The LiteLLM Proxy's own work in the trace: auth and hook phases timed, guardrails as spans.
 
 One real proxy (config.yaml entry, master key, custom_auth, the fake OpenAI server as
 upstream) with a guardrail class written here, ``WordGuardrail``: it blocks requests with
@@ -6,7 +6,9 @@ the word ``forbidden`` and rewrites ``darn`` in requests and ``heck`` in answers
 twice in config.yaml: ``word-filter`` in pre_call and post_call, ``word-watch`` (block
 only) in during_call, concurrently with the model call. The proxy exports over OTLP/HTTP
 to a receiver in this process. Every route gets a passing, a blocked and a rewritten
-request, with and without the caller's ``traceparent``.
+request, with and without the caller's ``traceparent``; once with the defaults (auth and
+phase durations on the server span), once with phase spans switched on
+(``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import textwrap
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -182,16 +185,32 @@ def guardrail_config(fake_llm_url: str) -> dict[str, Any]:
 receiver = pytest.fixture(running, scope="module", name="receiver")
 
 
-@pytest.fixture(scope="module")
+PHASE_SPANS = "phase-spans"
+
+
+@dataclass(frozen=True)
+class GuardedProxy:
+    server: ProxyServer
+    phase_spans: bool
+    """Auth and hook phases as spans (the switch on), or as server span durations."""
+
+
+@pytest.fixture(scope="module", params=["timed", PHASE_SPANS])
 def guarded_proxy(
-    tmp_path_factory: pytest.TempPathFactory, fake_llm: Any, receiver: OTLPReceiver
-) -> Iterator[ProxyServer]:
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_llm: Any,
+    receiver: OTLPReceiver,
+) -> Iterator[GuardedProxy]:
+    """The proxy with the default auth and phase timing, or with phase spans."""
     directory: Path = tmp_path_factory.mktemp("proxy-guardrails")
     (directory / "word_guardrail.py").write_text(GUARDRAIL)
-    env = proxy_env(**receiver.exporter_env(), OTEL_BSP_SCHEDULE_DELAY="100")
+    phase_spans = request.param == PHASE_SPANS
+    switch = {"OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS": "true"} if phase_spans else {}
+    env = proxy_env(**receiver.exporter_env(), OTEL_BSP_SCHEDULE_DELAY="100", **switch)
     proxy = start_proxy(directory, guardrail_config(fake_llm.base_url), env)
     try:
-        yield proxy
+        yield GuardedProxy(proxy, phase_spans)
     finally:
         proxy.stop()
 
@@ -264,7 +283,7 @@ class Request:
 
     def __init__(
         self,
-        proxy: ProxyServer,
+        proxy: GuardedProxy,
         receiver: OTLPReceiver,
         route: str,
         text: str,
@@ -283,9 +302,11 @@ class Request:
         )
         seen = {s.trace_id for s in receiver.snapshot() if s.kind == SERVER}
         body = ROUTES[route](text) if body is None else body
-        self.status, self.answer = send(proxy, route, body, headers, key)
-        if last is None:
-            last = lambda spans: any(s.name == POST_CALL for s in spans)  # noqa: E731
+        self.status, self.answer = send(proxy.server, route, body, headers, key)
+        if last is None:  # the post-call phase's span, if it is one, may come after the server's
+            last = lambda spans: (  # noqa: E731
+                not proxy.phase_spans or any(s.name == POST_CALL for s in spans)
+            )
 
         def new_servers(spans: list[ReceivedSpan]) -> list[ReceivedSpan]:
             return [s for s in spans if s.kind == SERVER and s.trace_id not in seen]
@@ -304,6 +325,7 @@ class Request:
 
         self.spans = in_trace(receiver.wait_for(lambda spans: done(in_trace(spans))))
         self.route = route
+        self.phase_spans = proxy.phase_spans
 
     def one(self, name: str, **attributes: Any) -> ReceivedSpan:
         found = [
@@ -329,6 +351,41 @@ class Request:
         return [s for s in self.spans if "gen_ai.operation.name" in s.attributes]
 
 
+class Phases:
+    """The auth and hook phases of one request: spans of their own, or (the default)
+    durations on the server span, under which the guardrails then hang directly."""
+
+    def __init__(self, request: Request, server: ReceivedSpan) -> None:
+        self.request, self.server = request, server
+
+    def parent(self, phase: str) -> ReceivedSpan:
+        """Where a guardrail run in ``phase`` hangs: the phase's span, or the server span."""
+        return self.request.one(phase) if self.request.phase_spans else self.server
+
+    def ran(self, phase: str) -> bool:
+        if self.request.phase_spans:
+            return bool(self.request.named(phase))
+        return DURATIONS[phase] in self.server.attributes
+
+    def check(self, failed: str | None = None) -> None:
+        """Auth and pre_call ran under the server span, in that order; the spans, if any,
+        or their durations bound their guardrails; ``failed``: the phase that raised."""
+        request, server = self.request, self.server
+        if request.phase_spans:
+            for phase in (AUTH, PRE_CALL):
+                assert request.one(phase).parent_id == server.span_id
+            assert request.one(AUTH).end <= request.one(PRE_CALL).start
+            if failed:
+                assert request.one(failed).status_code == ERROR
+            assert not any(name in server.attributes for name in DURATIONS.values())
+            return
+        assert not request.named(AUTH) and not request.named(PRE_CALL), tree(request.spans)
+        for phase in (AUTH, PRE_CALL):
+            duration = server.attributes[DURATIONS[phase]]
+            assert isinstance(duration, float)
+            assert 0 < duration <= (server.end - server.start) / 1e9
+
+
 def assert_request(request: Request, outcomes: dict[str, str]) -> None:
     """The span tree of one request: ``outcomes`` maps each mode that ran to its outcome."""
     spans = request.spans
@@ -340,32 +397,42 @@ def assert_request(request: Request, outcomes: dict[str, str]) -> None:
         "http.response.status_code", server.attributes.get("http.status_code")
     )
     assert status == request.status
-    for phase in (AUTH, PRE_CALL):
-        assert request.one(phase).parent_id == server.span_id
-    assert request.one(AUTH).end <= request.one(PRE_CALL).start
+    phases = Phases(request, server)
+    phases.check(failed=PRE_CALL if outcomes["pre_call"] == "blocked" else None)
 
-    pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
+    pre = request.guardrail("word-filter", "pre_call", phases.parent(PRE_CALL))
+    if not request.phase_spans:  # the guardrail ran within the timed phase
+        assert (pre.end - pre.start) / 1e9 <= server.attributes[DURATIONS[PRE_CALL]]
     assert pre.attributes["litellm.guardrail.outcome"] == outcomes["pre_call"]
     if outcomes["pre_call"] == "blocked":
         assert request.status == 400
         assert pre.status_code == ERROR
         assert pre.attributes["error.type"] == "fastapi.exceptions.HTTPException"
-        assert request.one(PRE_CALL).status_code == ERROR
         assert not request.model_call(), tree(spans)
-        assert not request.named(POST_CALL)
+        assert not phases.ran(POST_CALL)
         assert not request.named("guardrail word-watch")
     else:
         assert request.status == 200
         assert pre.status_code != ERROR
         [call] = request.model_call()
         routers = [s for s in spans if s.name.startswith("router ")]
-        parents = {server.span_id} | {s.span_id for s in routers if s.parent_id == server.span_id}
-        assert call.parent_id in parents, tree(spans)
+        if request.route in ROUTED and request.phase_spans:
+            [router] = routers
+            assert router.parent_id == server.span_id
+            assert call.parent_id == router.span_id, tree(spans)
+        else:  # the Router's facts, if it ran, on the server span
+            assert not routers and call.parent_id == server.span_id, tree(spans)
+        if request.route in ROUTED and not request.phase_spans:
+            group = ROUTES[request.route]("")["model"]
+            assert server.attributes["litellm.router.model_group"] == group
         assert pre.end <= call.start
-        post_phase = request.one(POST_CALL)
-        assert post_phase.parent_id == server.span_id
-        assert call.end <= post_phase.start
+        assert phases.ran(POST_CALL), tree(spans)
+        post_phase = phases.parent(POST_CALL)
+        if request.phase_spans:
+            assert post_phase.parent_id == server.span_id
+            assert call.end <= post_phase.start
         post = request.guardrail("word-filter", "post_call", post_phase)
+        assert call.end <= post.start
         assert post.attributes["litellm.guardrail.outcome"] == outcomes["post_call"]
         if "during_call" in outcomes:
             during = request.one("guardrail word-watch")
@@ -382,8 +449,16 @@ def assert_request(request: Request, outcomes: dict[str, str]) -> None:
 
 
 AUTH, PRE_CALL, POST_CALL = "proxy auth", "proxy pre_call", "proxy post_call"
+DURATIONS = {
+    AUTH: "litellm.proxy.auth.duration",
+    PRE_CALL: "litellm.proxy.pre_call.duration",
+    POST_CALL: "litellm.proxy.post_call.duration",
+}
+"""The server span's attribute for each phase's duration, without phase spans."""
 ECHOES = {"/chat/completions", "/responses", "/v1/messages"}
 """Routes whose upstream answer repeats the request (the fake server's ``echo:``)."""
+ROUTED = {"/chat/completions", "/embeddings"}
+"""Routes the proxy sends through the Router's wrapped methods."""
 NO_DURING_CALL = {"/images/generations"}
 """Routes where litellm runs no during-call guardrail."""
 
@@ -391,7 +466,7 @@ NO_DURING_CALL = {"/images/generations"}
 @pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
 @pytest.mark.parametrize("route", list(ROUTES))
 def test_guardrails_auth_and_hooks_share_the_request_trace(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver, route: str, caller: bool
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver, route: str, caller: bool
 ) -> None:
     during = {} if route in NO_DURING_CALL else {"during_call": "passed"}
     passing = Request(guarded_proxy, receiver, route, "hello there", caller)
@@ -405,19 +480,23 @@ def test_guardrails_auth_and_hooks_share_the_request_trace(
     assert_request(rewritten, {"pre_call": "modified", "post_call": answer, **during})
 
 
-def test_a_refused_key_ends_the_auth_span_with_an_error_and_no_key(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver
+def test_a_refused_key_is_timed_or_ends_the_auth_span_with_an_error_and_no_key(
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver
 ) -> None:
     key = "sk-unknown-TOPSECRET-5d1a"
     refused = Request(guarded_proxy, receiver, "/chat/completions", "hello", True, key=key)
     assert refused.status >= 400  # custom_auth.py raises a plain Exception: litellm says 500
     server = refused.one("POST /chat/completions")
-    auth = refused.one(AUTH)
-    assert auth.parent_id == server.span_id
-    assert auth.status_code == ERROR
-    assert auth.attributes["error.type"]
-    assert auth.status_message == ""  # an auth error's message may quote the key
-    assert not refused.named(PRE_CALL) and not refused.model_call()
+    phases = Phases(refused, server)
+    if refused.phase_spans:
+        auth = refused.one(AUTH)
+        assert auth.parent_id == server.span_id
+        assert auth.status_code == ERROR
+        assert auth.attributes["error.type"]
+        assert auth.status_message == ""  # an auth error's message may quote the key
+    else:
+        assert server.attributes[DURATIONS[AUTH]] > 0
+    assert not phases.ran(PRE_CALL) and not refused.model_call()
     text = json.dumps([(s.name, s.attributes, s.status_message) for s in refused.spans])
     for secret in (key, *SECRETS):
         assert secret not in text
@@ -436,11 +515,11 @@ def assert_audio_request(request: Request, pre_call: str) -> None:
     server = next(s for s in request.spans if s.kind == SERVER)
     assert server.parent_id == request.caller_span, tree(request.spans)
     assert {s.trace_id for s in request.spans} == {server.trace_id}
-    for phase in (AUTH, PRE_CALL):
-        assert request.one(phase).parent_id == server.span_id
-    pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
+    phases = Phases(request, server)
+    phases.check(failed=PRE_CALL if pre_call == "blocked" else None)
+    pre = request.guardrail("word-filter", "pre_call", phases.parent(PRE_CALL))
     assert pre.attributes["litellm.guardrail.outcome"] == pre_call
-    assert not request.named(POST_CALL) and not request.named("guardrail word-watch")
+    assert not phases.ran(POST_CALL) and not request.named("guardrail word-watch")
     assert len(request.named("guardrail word-filter")) == 1
     if pre_call == "blocked":
         assert request.status == 400
@@ -460,7 +539,7 @@ def assert_audio_request(request: Request, pre_call: str) -> None:
 
 
 def audio_request(
-    proxy: ProxyServer, receiver: OTLPReceiver, route: str, text: str, caller: bool
+    proxy: GuardedProxy, receiver: OTLPReceiver, route: str, text: str, caller: bool
 ) -> Request:
     def last(spans: list[ReceivedSpan]) -> bool:
         return any("gen_ai.operation.name" in s.attributes for s in spans)
@@ -470,7 +549,7 @@ def audio_request(
 
 @pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
 def test_speech_guardrails_check_the_text_to_speak(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver, fake_llm: Any, caller: bool
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver, fake_llm: Any, caller: bool
 ) -> None:
     route = "/audio/speech"
     passing = audio_request(guarded_proxy, receiver, route, "hello there", caller)
@@ -489,7 +568,7 @@ def test_speech_guardrails_check_the_text_to_speak(
 
 @pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
 def test_transcription_guardrails_see_no_text(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver, caller: bool
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver, caller: bool
 ) -> None:
     # litellm 1.102.4 gives a guardrail nothing of a transcription request (its input is
     # audio; the ``prompt`` field is not checked) and runs no post-call hook on the
@@ -524,7 +603,7 @@ post-call chain, inner to outer."""
 
 
 def stream_request(
-    proxy: ProxyServer,
+    proxy: GuardedProxy,
     receiver: OTLPReceiver,
     text: str,
     caller: bool,
@@ -547,13 +626,13 @@ def assert_stream(request: Request, outcomes: dict[str, str]) -> None:
     assert server.parent_id == request.caller_span, tree(spans)
     assert {s.trace_id for s in spans} == {server.trace_id}
     assert request.status == 200  # a block mid-stream comes after the status line
-    for phase in (AUTH, PRE_CALL):
-        assert request.one(phase).parent_id == server.span_id
-    pre = request.guardrail("word-filter", "pre_call", request.one(PRE_CALL))
+    phases = Phases(request, server)
+    phases.check()
+    pre = request.guardrail("word-filter", "pre_call", phases.parent(PRE_CALL))
     assert pre.attributes["litellm.guardrail.outcome"] == "passed"
     [call] = request.model_call()
     assert call.parent_id in {server.span_id} | {s.span_id for s in spans if "router" in s.name}
-    assert not request.named(POST_CALL), "litellm runs no post_call_success_hook on streams"
+    assert not phases.ran(POST_CALL), "litellm runs no post_call_success_hook on streams"
     for name, outcome in outcomes.items():
         check = request.guardrail(name, "post_call", server)
         assert call.start <= check.start, tree(spans)
@@ -570,7 +649,7 @@ def assert_stream(request: Request, outcomes: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
 def test_a_streamed_answer_gets_one_guardrail_span_per_guardrail(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver, caller: bool
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver, caller: bool
 ) -> None:
     passing = stream_request(guarded_proxy, receiver, "echo: hello there", caller)
     assert_stream(passing, {"word-rewrite": "passed", "word-filter": "passed"})
@@ -593,7 +672,7 @@ def test_a_streamed_answer_gets_one_guardrail_span_per_guardrail(
 
 @pytest.mark.parametrize("route", ["/responses", "/v1/messages"])
 def test_streamed_answers_on_the_responses_and_messages_routes(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver, route: str
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver, route: str
 ) -> None:
     passing = stream_request(guarded_proxy, receiver, "echo: hello there", True, route)
     assert_stream(passing, {"word-rewrite": "passed", "word-filter": "passed"})
@@ -607,7 +686,7 @@ def test_streamed_answers_on_the_responses_and_messages_routes(
 
 
 def test_a_streamed_completions_answer_is_not_checked(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver
 ) -> None:
     # litellm 1.102.4 lets a streamed /completions answer through its guardrails' stream
     # checks unread: the check spans show "passed", whatever the text
@@ -633,7 +712,7 @@ def assert_pipeline(request: Request, outcome: str, steps: dict[str, str]) -> Re
     assert server.parent_id == request.caller_span, tree(spans)
     assert {s.trace_id for s in spans} == {server.trace_id}
     pipeline = request.one("guardrail pipeline screening")
-    assert pipeline.parent_id == request.one(PRE_CALL).span_id, tree(spans)
+    assert pipeline.parent_id == Phases(request, server).parent(PRE_CALL).span_id, tree(spans)
     assert pipeline.attributes["litellm.guardrail.policy"] == "screening"
     assert pipeline.attributes["litellm.guardrail.mode"] == "pre_call"
     assert pipeline.attributes["litellm.guardrail.outcome"] == outcome, tree(spans)
@@ -667,7 +746,7 @@ def assert_pipeline(request: Request, outcome: str, steps: dict[str, str]) -> Re
 
 @pytest.mark.parametrize("caller", [True, False], ids=["traceparent", "no-traceparent"])
 def test_a_guardrail_pipeline_and_its_steps_are_spans(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver, fake_llm: Any, caller: bool
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver, fake_llm: Any, caller: bool
 ) -> None:
     def piped(text: str) -> Request:
         body = {"model": "piped", "messages": [{"role": "user", "content": text}]}
@@ -693,15 +772,17 @@ def request_step_error(request: Request, name: str) -> str:
 
 
 def test_a_post_call_pipeline_checks_the_answer(
-    guarded_proxy: ProxyServer, receiver: OTLPReceiver
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver
 ) -> None:
     def checked(text: str) -> Request:
         body = {"model": "checked", "messages": [{"role": "user", "content": text}]}
         return Request(guarded_proxy, receiver, "/chat/completions", text, True, body=body)
 
     def pipeline_and_step(request: Request) -> tuple[ReceivedSpan, ReceivedSpan]:
+        server = next(s for s in request.spans if s.kind == SERVER)
         pipeline = request.one("guardrail pipeline answers")
-        assert pipeline.parent_id == request.one(POST_CALL).span_id, tree(request.spans)
+        post_call = Phases(request, server).parent(POST_CALL)
+        assert pipeline.parent_id == post_call.span_id, tree(request.spans)
         assert pipeline.attributes["litellm.guardrail.mode"] == "post_call"
         step = request.guardrail("answer-screen", "post_call", pipeline)
         return pipeline, step

@@ -1,6 +1,8 @@
 """In-process checks of the proxy spans' wrapping (the proxy end to end is in
-test_proxy_guardrails.py): uninstrument() puts litellm's own functions back, and a
-guardrail's error message is content, recorded only with content capture on.
+test_proxy_guardrails.py): uninstrument() puts litellm's own functions back, a
+guardrail's error message is content, recorded only with content capture on, and the hook
+phases are durations on the current span unless phase spans are switched on, and so are
+the Router's facts (no router span) in a proxy worker.
 
 The proxy server module is not imported here (it starts the proxy's app): the test calls
 what its post-import hook calls, ``_proxy_spans._wrap``.
@@ -16,10 +18,14 @@ from typing import Any
 import litellm
 import pytest
 from fastapi import HTTPException
+from litellm.caching.dual_cache import DualCache
 from litellm.integrations.custom_guardrail import CustomGuardrail
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.proxy._types import UserAPIKeyAuth
 from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_litellm import _proxy_spans
+from test_router import deployment
 
 utils = importlib.import_module("litellm.proxy.utils")
 auth = importlib.import_module("litellm.proxy.auth.user_api_key_auth")
@@ -234,3 +240,131 @@ def test_a_block_litellm_turns_into_the_streams_end_is_a_blocked_span(
     assert span.attributes["litellm.guardrail.outcome"] == "blocked"
     assert span.attributes["error.type"] == "litellm.exceptions.ModifyResponseException"
     assert span.status.status_code is StatusCode.ERROR
+
+
+class Rejecter(CustomLogger):
+    async def async_pre_call_hook(self, *args: Any, **kwargs: Any) -> None:
+        raise HTTPException(status_code=429, detail="over budget")
+
+
+def run_pre_call(telemetry: Any) -> None:
+    """The proxy's pre-call phase (``litellm.callbacks``' hooks) under a ``request`` span,
+    as under the proxy's server span."""
+    proxy_logging = utils.ProxyLogging(user_api_key_cache=DualCache())
+    data = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    tracer = telemetry.tracer_provider.get_tracer("test")
+
+    async def request() -> None:
+        with tracer.start_as_current_span("request"):
+            await proxy_logging.pre_call_hook(UserAPIKeyAuth(), data, "completion")
+
+    asyncio.run(request())
+
+
+def test_the_phases_are_durations_on_the_current_span_by_default(
+    instrument: Any, telemetry: Any
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    run_pre_call(telemetry)
+    request = telemetry.only("request")
+    assert [s.name for s in telemetry.finished()] == ["request"]
+    duration = request.attributes["litellm.proxy.pre_call.duration"]
+    assert 0 < duration <= (request.end_time - request.start_time) / 1e9
+
+
+@pytest.mark.parametrize("switch", ["argument", "variable"])
+def test_phase_spans_switched_on(
+    instrument: Any, telemetry: Any, monkeypatch: pytest.MonkeyPatch, switch: str
+) -> None:
+    if switch == "argument":
+        monkeypatch.setenv(_proxy_spans.PHASE_SPANS_VARIABLE, "false")  # the argument wins
+        instrument(proxy_phase_spans=True)
+    else:
+        monkeypatch.setenv(_proxy_spans.PHASE_SPANS_VARIABLE, "true")
+        instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    run_pre_call(telemetry)
+    phase = telemetry.only("proxy pre_call")
+    assert phase.parent.span_id == telemetry.only("request").context.span_id
+    assert "litellm.proxy.pre_call.duration" not in telemetry.only("request").attributes
+
+
+def test_a_failed_phase_is_timed_too(
+    instrument: Any, telemetry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    monkeypatch.setattr(litellm, "callbacks", [Rejecter()])
+    with pytest.raises(HTTPException, match="over budget"):
+        run_pre_call(telemetry)
+    assert telemetry.only("request").attributes["litellm.proxy.pre_call.duration"] > 0
+
+
+def route_under_a_request_span(telemetry: Any, llm: Any, *, fallback: bool = False) -> None:
+    """A Router call (the fake OpenAI server behind it) under a ``request`` span, as the
+    proxy calls it under its server span; ``fallback``: its first deployment fails."""
+    model_list = [deployment(llm, "fast", "openai/gpt-4o-mini", "dep-1")]
+    if fallback:
+        model_list = [deployment(llm, "fast", "openai/gpt-4o-mini-error-429", "dep-bad")]
+        model_list.append(deployment(llm, "backup", "openai/gpt-4o-mini", "dep-1"))
+    router = litellm.Router(
+        model_list=model_list, fallbacks=[{"fast": ["backup"]}] if fallback else [], num_retries=0
+    )
+    tracer = telemetry.tracer_provider.get_tracer("test")
+
+    async def request() -> None:
+        with tracer.start_as_current_span("request"):
+            await router.acompletion(model="fast", messages=[{"role": "user", "content": "hi"}])
+
+    asyncio.run(request())
+
+
+def test_in_the_proxy_the_routers_facts_go_onto_the_request_span(
+    instrument: Any, telemetry: Any, llm: Any
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    route_under_a_request_span(telemetry, llm)
+    request = telemetry.only("request")
+    assert not telemetry.finished("router")
+    assert telemetry.only("chat ").parent.span_id == request.context.span_id
+    assert telemetry.only("chat ").attributes["litellm.model_id"] == "dep-1"
+    # one attempt: the group only (the deployment and its id are on the chat span)
+    assert {k: v for k, v in request.attributes.items() if k.startswith("litellm.")} == {
+        "litellm.router.model_group": "fast"
+    }
+
+
+def test_in_the_proxy_a_fallback_shows_on_the_request_span(
+    instrument: Any, telemetry: Any, llm: Any
+) -> None:
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    route_under_a_request_span(telemetry, llm, fallback=True)
+    request = telemetry.only("request")
+    attempts = telemetry.finished("chat ")
+    assert len(attempts) == 2
+    assert {a.parent.span_id for a in attempts} == {request.context.span_id}
+    assert {k: v for k, v in request.attributes.items() if k.startswith("litellm.")} == {
+        "litellm.router.model_group": "fast",
+        "litellm.router.final_model_group": "backup",
+        "litellm.router.attempts": 2,
+        "litellm.router.retries": 0,
+        "litellm.router.fallbacks": 1,
+    }
+    assert request.status.status_code is StatusCode.UNSET
+
+
+@pytest.mark.parametrize("proxy", [True, False], ids=["proxy-phase-spans", "sdk"])
+def test_a_router_span_with_phase_spans_or_outside_the_proxy(
+    instrument: Any, telemetry: Any, llm: Any, proxy: bool
+) -> None:
+    instrument(proxy_phase_spans=proxy)
+    if proxy:
+        _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    route_under_a_request_span(telemetry, llm)
+    router = telemetry.only("router fast")
+    assert router.parent.span_id == telemetry.only("request").context.span_id
+    assert telemetry.only("chat ").parent.span_id == router.context.span_id
+    assert "litellm.router.model_group" not in telemetry.only("request").attributes

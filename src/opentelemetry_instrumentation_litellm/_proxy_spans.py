@@ -2,11 +2,15 @@
 
 A proxied request's trace gets, besides the HTTP server span and the litellm call:
 
-- ``proxy auth``: the key check (``_user_api_key_auth_builder``, which the FastAPI
-  dependency ``user_api_key_auth`` looks up at call time). Never the key or its hash.
-- ``proxy pre_call`` / ``proxy post_call``: the pre-call and post-call hook phases
-  (``ProxyLogging.pre_call_hook`` / ``post_call_success_hook``): rate limits, budgets,
-  callbacks' hooks and the guardrails of those modes.
+- the key check (``_user_api_key_auth_builder``, which the FastAPI dependency
+  ``user_api_key_auth`` looks up at call time) and the pre-call and post-call hook phases
+  (``ProxyLogging.pre_call_hook`` / ``post_call_success_hook``: rate limits, budgets,
+  callbacks' hooks and the guardrails of those modes): by default their durations as
+  attributes of the span current when they run, the request's server span
+  (``litellm.proxy.auth.duration``, ...), as are the Router's (:func:`router_spans`); with
+  phase spans switched on (:data:`PHASE_SPANS_VARIABLE`, ``instrument(proxy_phase_spans=True)``)
+  a span each, ``proxy auth`` / ``proxy pre_call`` / ``proxy post_call`` (and the Router's
+  ``router {group}``). Never the key or its hash.
 - ``guardrail {name}``: one guardrail run, with its mode and outcome
   (:data:`~opentelemetry_instrumentation_litellm.attributes.LITELLM_GUARDRAIL_OUTCOME`).
   A pre-call guardrail is wrapped at ``ProxyLogging._execute_guardrail_hook``, the one
@@ -38,8 +42,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -54,6 +60,7 @@ from opentelemetry.trace import (
     Status,
     StatusCode,
     Tracer,
+    get_current_span,
     set_span_in_context,
     use_span,
 )
@@ -100,11 +107,26 @@ _REQUEST_TEXT_KEYS: Final = ("messages", "input", "prompt", "system", "instructi
 
 _MAX_DEPTH: Final = 8
 
+PHASE_SPANS_VARIABLE: Final = "OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS"
+"""``true`` (``1``, ``yes``, ``on``): the key check, the hook phases and the Router as spans of
+their own instead of attributes of the server span; ``instrument(proxy_phase_spans=...)``
+wins over it. Off by default: four more spans per request cost the proxy about 5% more CPU
+(docs/performance.md)."""
+_TRUE: Final = frozenset({"true", "1", "yes", "on"})
+
+
+def phase_spans_enabled(argument: bool | None) -> bool:
+    """The ``instrument()`` argument if given, else :data:`PHASE_SPANS_VARIABLE`."""
+    if argument is not None:
+        return bool(argument)
+    return os.environ.get(PHASE_SPANS_VARIABLE, "").strip().lower() in _TRUE
+
 
 @dataclass(frozen=True)
 class _Settings:
     tracer: Tracer
     capture_content: Callable[[], bool]
+    phase_spans: bool = False
 
 
 _lock = threading.Lock()
@@ -609,11 +631,30 @@ async def _pipeline(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return await _pipeline_span(wrapped, args, kwargs, start, _end_pipeline)
 
 
-def _make_phase(name: str, *, describe_errors: bool) -> Callable[..., Any]:
-    """A wrapper giving an async proxy function a span named ``name``."""
+async def _timed(attribute: str, wrapped: Any, args: Any, kwargs: Any) -> Any:
+    """Await ``wrapped``; its duration in seconds becomes ``attribute`` of the current span
+    (the request's server span), also when it raises."""
+    span = get_current_span()
+    if not span.is_recording():
+        return await wrapped(*args, **kwargs)
+    started = time.perf_counter()
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        try:
+            span.set_attribute(attribute, time.perf_counter() - started)
+        except Exception:
+            _logger.debug("litellm instrumentation: no %s", attribute, exc_info=True)
+
+
+def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable[..., Any]:
+    """A wrapper timing an async proxy function: ``attribute`` on the current span, or with
+    phase spans switched on a span named ``name``."""
 
     async def phase(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         settings = _settings
+        if settings is not None and not settings.phase_spans:
+            return await _timed(attribute, wrapped, args, kwargs)
         span = None
         if settings is not None:
             try:
@@ -643,9 +684,11 @@ AUTH_SPAN: Final = "proxy auth"
 PRE_CALL_SPAN: Final = "proxy pre_call"
 POST_CALL_SPAN: Final = "proxy post_call"
 
-_auth = _make_phase(AUTH_SPAN, describe_errors=False)
-_pre_call = _make_phase(PRE_CALL_SPAN, describe_errors=True)
-_post_call = _make_phase(POST_CALL_SPAN, describe_errors=True)
+_auth = _make_phase(AUTH_SPAN, attrs.LITELLM_PROXY_AUTH_DURATION, describe_errors=False)
+_pre_call = _make_phase(PRE_CALL_SPAN, attrs.LITELLM_PROXY_PRE_CALL_DURATION, describe_errors=True)
+_post_call = _make_phase(
+    POST_CALL_SPAN, attrs.LITELLM_PROXY_POST_CALL_DURATION, describe_errors=True
+)
 
 _WRAPPERS: Final = (
     (PROXY_AUTH_MODULE, None, PROXY_AUTH_BUILDER, _auth),
@@ -693,11 +736,22 @@ def _wrap(server: ModuleType) -> None:
                 _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
 
 
-def enable(tracer: Tracer, capture_content: Callable[[], bool]) -> None:
-    """Trace the proxy's auth, hook phases and guardrails, now or once the proxy loads."""
+def router_spans() -> bool:
+    """Whether a ``litellm.Router`` call gets a span of its own: always, except in a proxy
+    worker (its functions wrapped) without phase spans, where the request's server span
+    takes the Router's facts."""
+    settings = _settings
+    return settings is None or settings.phase_spans or not _originals
+
+
+def enable(
+    tracer: Tracer, capture_content: Callable[[], bool], *, phase_spans: bool = False
+) -> None:
+    """Trace the proxy's auth, hook phases and guardrails, now or once the proxy loads;
+    ``phase_spans``: the auth and phases as spans, not as server span attributes."""
     global _settings
     with _lock:
-        _settings = _Settings(tracer, capture_content)
+        _settings = _Settings(tracer, capture_content, phase_spans)
     on_proxy_import(_wrap)
 
 

@@ -4,6 +4,10 @@ Each attempt is an ordinary ``litellm.completion``/``acompletion`` call the Rout
 makes to one deployment, traced as usual (with that deployment's provider, model
 and server). The router span around them records the model group requested, the
 deployment finally used, and how many retries and fallbacks it took.
+
+In a LiteLLM Proxy worker the request already has its span, the server span: there,
+unless the proxy's phase spans are switched on, those facts go onto it (the span current
+when the Router is called) and the Router gets no span of its own (``spans()`` says which).
 """
 
 from __future__ import annotations
@@ -79,11 +83,15 @@ def current_router_call() -> RouterCall | None:
     return _CURRENT.get()
 
 
+def _group(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str | None:
+    model = kwargs.get("model", args[0] if args else None)
+    return model if isinstance(model, str) else None
+
+
 def _start(tracer: Tracer, args: tuple[Any, ...], kwargs: Mapping[str, Any]):
     """The router span and what tracks its attempts (built first: nothing is left open if
     that fails)."""
-    model = kwargs.get("model", args[0] if args else None)
-    group = model if isinstance(model, str) else None
+    group = _group(args, kwargs)
     router_call = RouterCall(group)
     span = tracer.start_span(
         f"router {group}" if group else "router",
@@ -100,8 +108,39 @@ def _record(span: Span, router_call: RouterCall, error: BaseException | None) ->
         span.set_status(Status(StatusCode.ERROR, str(error)))
 
 
-def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
-    """A wrapt wrapper for a ``litellm.Router`` method.
+def _start_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]):
+    """Without a router span: the current span (the proxy's server span), what tracks the
+    attempts, and the token that made it current."""
+    router_call = RouterCall(_group(args, kwargs))
+    return trace.get_current_span(), router_call, _CURRENT.set(router_call)
+
+
+def _end_facts(span: Span, router_call: RouterCall, token: Any) -> None:
+    """The Router's facts onto ``span``, the request's: the model group; the attempts,
+    retries, fallbacks and final group only when it made more than one attempt (the
+    deployment and its id are on the attempt's own span). No error status: the span is the
+    request's, and the failed attempt's span carries the error."""
+    try:
+        _CURRENT.reset(token)
+        facts = router_call.attributes() if len(router_call.attempts) > 1 else {}
+        facts.pop(attrs.LITELLM_ROUTER_DEPLOYMENT, None)
+        facts.pop(attrs.LITELLM_MODEL_ID, None)
+        if router_call.model_group:
+            facts[attrs.LITELLM_ROUTER_MODEL_GROUP] = router_call.model_group
+        span.set_attributes(facts)
+    except Exception:
+        _logger.debug("litellm instrumentation: could not record the router's facts", exc_info=True)
+
+
+def _always() -> bool:
+    return True
+
+
+def make_router_wrapper(
+    tracer: Tracer, is_async: bool, spans: Callable[[], bool] = _always
+) -> Callable[..., Any]:
+    """A wrapt wrapper for a ``litellm.Router`` method; ``spans()``: whether a call gets a
+    router span, or (false) its facts go onto the current span.
 
     The wrappers are the boundary between the user's call and our code: every step of ours
     they run is guarded, and the span's context is restored and the span ended in a
@@ -114,12 +153,19 @@ def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
             if _CURRENT.get() is not None:  # the Router calling itself (fallbacks)
                 return await wrapped(*args, **kwargs)
             try:
-                span, router_call = _start(tracer, args, kwargs)
+                facts = None if spans() else _start_facts(args, kwargs)
+                if facts is None:
+                    span, router_call = _start(tracer, args, kwargs)
             except Exception:
                 _logger.debug(
                     "litellm instrumentation: could not start a router span", exc_info=True
                 )
                 return await wrapped(*args, **kwargs)
+            if facts is not None:
+                try:
+                    return await wrapped(*args, **kwargs)
+                finally:
+                    _end_facts(*facts)
             token = _CURRENT.set(router_call)
             context_token = context.attach(trace.set_span_in_context(span))
             error: BaseException | None = None
@@ -146,10 +192,17 @@ def make_router_wrapper(tracer: Tracer, is_async: bool) -> Callable[..., Any]:
         if _CURRENT.get() is not None:  # the Router calling itself (fallbacks): one router span
             return wrapped(*args, **kwargs)
         try:
-            span, router_call = _start(tracer, args, kwargs)
+            facts = None if spans() else _start_facts(args, kwargs)
+            if facts is None:
+                span, router_call = _start(tracer, args, kwargs)
         except Exception:
             _logger.debug("litellm instrumentation: could not start a router span", exc_info=True)
             return wrapped(*args, **kwargs)
+        if facts is not None:
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                _end_facts(*facts)
         token = _CURRENT.set(router_call)
         context_token = context.attach(trace.set_span_in_context(span))
         error: BaseException | None = None

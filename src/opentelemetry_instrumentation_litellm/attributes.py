@@ -74,6 +74,17 @@ LITELLM_METADATA_PREFIX: Final = "litellm.metadata."
 ``OTEL_INSTRUMENTATION_LITELLM_METADATA_KEYS`` / ``instrument(metadata_keys=...)`` (string,
 number, boolean, or an array of one of them). Nothing else from metadata is recorded."""
 
+LITELLM_PROXY_AUTH_DURATION: Final = "litellm.proxy.auth.duration"
+"""LiteLLM Proxy server span: seconds the key check took (``proxy auth`` span instead with
+``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS``) (double)."""
+
+LITELLM_PROXY_PRE_CALL_DURATION: Final = "litellm.proxy.pre_call.duration"
+"""LiteLLM Proxy server span: seconds the pre-call hooks took (limits, budgets, callbacks,
+pre-call guardrails) (double)."""
+
+LITELLM_PROXY_POST_CALL_DURATION: Final = "litellm.proxy.post_call.duration"
+"""LiteLLM Proxy server span: seconds the post-call hooks took (double)."""
+
 LITELLM_GUARDRAIL_NAME: Final = "litellm.guardrail.name"
 """LiteLLM Proxy guardrail span: the guardrail's ``guardrail_name`` from config.yaml (string)."""
 

@@ -99,13 +99,17 @@ class LiteLLMInstrumentor(BaseInstrumentor):
     - ``openinference``: also add OpenInference attributes (``openinference.span.kind``,
       ``input.value``/``output.value``, ``llm.*``) for Arize Phoenix; defaults to
       ``OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE`` (``true``/``false``, default false).
+    - ``proxy_phase_spans``: in a LiteLLM Proxy, the key check, the pre-/post-call hook
+      phases and the Router as spans of their own (``proxy auth``, ``router {group}``, ...)
+      instead of attributes of the server span; defaults to
+      ``OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS`` (default false).
 
     ``uninstrument()`` restores litellm's original functions.
 
     In a LiteLLM Proxy worker (``litellm.proxy.proxy_server`` imported, now or later) the
     providers are also flushed when the proxy shuts down: uvicorn's SIGTERM handling skips
     ``atexit``, where the SDK would flush; and the proxy's key check, pre-/post-call hook
-    phases and each guardrail run become spans (:mod:`._proxy_spans`).
+    phases are timed and each guardrail run becomes a span (:mod:`._proxy_spans`).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -158,12 +162,17 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         router = importlib.import_module("litellm").Router
         for name, is_async in ROUTER_METHODS:
             if hasattr(router, name):
-                wrap_function_wrapper(router, name, make_router_wrapper(tracer, is_async))
+                wrapper = make_router_wrapper(tracer, is_async, _proxy_spans.router_spans)
+                wrap_function_wrapper(router, name, wrapper)
         # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
         providers = ("tracer_provider", "meter_provider", "logger_provider")
         _shutdown.enable(kwargs.get(name) for name in providers)
-        # In a LiteLLM Proxy worker, its auth, hook phases and guardrails as spans.
-        _proxy_spans.enable(tracer, handler.should_capture_content)
+        # In a LiteLLM Proxy worker, its auth and hook phases timed, its guardrails as spans.
+        _proxy_spans.enable(
+            tracer,
+            handler.should_capture_content,
+            phase_spans=_proxy_spans.phase_spans_enabled(kwargs.get("proxy_phase_spans")),
+        )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for entry in ENTRY_POINTS:
