@@ -207,6 +207,8 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
     user = call.get("user")
     if isinstance(user, str) and user:
         attributes[USER_ID] = user
+    if not (call.get("metadata") or call.get("litellm_metadata")):  # _METADATA_HOLDERS
+        return  # an SDK call without metadata: none of the facts below to look for
     tags = _strings(metadata_value(call, "tags"))
     if tags:
         attributes[attrs.LITELLM_REQUEST_TAGS] = tags
@@ -217,8 +219,6 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
         and isinstance(model_info.get("id"), str)
     ):
         attributes[attrs.LITELLM_MODEL_ID] = model_info["id"]
-    if not any(call.get(holder) for holder in _METADATA_HOLDERS):
-        return  # an SDK call without metadata: no proxy facts to look for
     for key, name in _PROXY_METADATA:
         value = metadata_value(call, key)
         if isinstance(value, str) and value:

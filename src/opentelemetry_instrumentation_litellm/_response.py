@@ -30,10 +30,24 @@ def finish_reason(value: Any) -> str | None:
 def field(obj: Any, key: str) -> Any:
     """``obj[key]`` for dicts (litellm returns some responses as dicts), ``obj.key`` otherwise.
 
-    On the hot path: ``isinstance(obj, dict)`` is a C-level check, unlike ``Mapping``.
+    On the hot path of every call and every stream chunk, so read the cheap way:
+    ``isinstance(obj, dict)`` is a C-level check, unlike ``Mapping``; litellm's pydantic
+    models keep fields in ``__dict__`` and extras (a response's ``usage``) in
+    ``__pydantic_extra__``, and a plain ``getattr`` of a name not in ``__dict__`` raises and
+    catches an AttributeError before pydantic's ``__getattr__`` looks there.
     """
     if isinstance(obj, dict):
         return obj.get(key)
+    values = getattr(obj, "__dict__", None)
+    if values is not None:
+        if key in values:
+            return values[key]
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra is not None:
+            if key in extra:
+                return extra[key]
+            if not hasattr(type(obj), key):
+                return None
     return getattr(obj, key, None)
 
 
