@@ -167,9 +167,9 @@ MARKERS: tuple[tuple[Callable[[_Call], _Call], str], ...] = (
     (_via_groupby, "groupby_next"),
     (_via_partial, "partial_vectorcall"),
     (_via_filter, "filter_next"),
-    (_via_min, "min_max"),
-    (_via_cmp_to_key, "K_richcompare"),
-    (_via_bisect, "internal_bisect_left"),
+    (_via_cmp_to_key, "keyobject_richcompare"),
+    (_via_bisect, "_bisect_bisect_left"),
+    (_via_min, "min_max"),  # last: litellm calls min()/max() itself
 )
 """A way to call a function through a C function of its own, and that C function's symbol."""
 
@@ -199,12 +199,12 @@ def _parts(config: instructions.Config) -> list[tuple[str, Any, str]]:
         ("ours: session_id()", patch, "session_id"),
         ("ours: read_request (apply_chat_request)", _operations.CHAT, "read_request"),
         ("ours: read_response (apply_chat_response)", _operations.CHAT, "read_response"),
-        ("ours: CallExtras.on_request()", CallExtras, "on_request"),
-        ("ours: CallExtras.on_response() (incl. cost)", CallExtras, "on_response"),
+        ("ours: CallExtras.on_request (OpenInference)", CallExtras, "_add_openinference"),
+        ("ours: CallExtras.on_response (incl. cost)", CallExtras, "_finish"),
         ("  ours: CostMetric.record()", CostMetric, "record"),
     ]
     if config.stream:  # the per-call parts measured by the traces row make room
-        small = ("call_arguments", "current_router_call", "session_id", "on_request")
+        small = ("call_arguments", "current_router_call", "session_id", "_add_openinference")
         parts = [part for part in parts if part[2] not in small]
         parts += [
             ("ours: stream chunk reading (state.add)", ChatStreamState, "add"),

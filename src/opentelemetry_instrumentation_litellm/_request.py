@@ -109,7 +109,9 @@ def metadata_value(call: Mapping[str, Any], key: str) -> Any:
 
 def session_id(call: Mapping[str, Any]) -> str | None:
     """The call's conversation: ``litellm_session_id`` or ``metadata["session_id"]``."""
-    value = call.get("litellm_session_id") or metadata_value(call, "session_id")
+    value = call.get("litellm_session_id")
+    if not value and (call.get("metadata") or call.get("litellm_metadata")):  # _METADATA_HOLDERS
+        value = metadata_value(call, "session_id")
     return value if isinstance(value, str) and value else None
 
 
