@@ -52,28 +52,6 @@ def field(obj: Any, key: str) -> Any:
     return getattr(obj, key, None)
 
 
-_PLAIN: dict[tuple[type, tuple[str, ...]], bool] = {}
-"""(model type, keys) -> none of the keys is a class attribute (so a key in neither
-``__dict__`` nor ``__pydantic_extra__`` is absent, as ``field`` finds it). Few types, fixed keys."""
-
-
-def fields(obj: Any, keys: tuple[str, ...]) -> tuple[Any, ...]:
-    """``field(obj, key)`` for each of ``keys``, in one call: for what runs per stream chunk,
-    where a Python call per field is most of the cost."""
-    if isinstance(obj, dict):
-        return tuple(map(obj.get, keys))
-    values = getattr(obj, "__dict__", None)
-    extra = getattr(obj, "__pydantic_extra__", None) if values is not None else None
-    if extra is not None:
-        kind = type(obj)
-        plain = _PLAIN.get((kind, keys))
-        if plain is None:
-            plain = _PLAIN[kind, keys] = not any(hasattr(kind, key) for key in keys)
-        if plain:
-            return tuple(map({**values, **extra}.get, keys))
-    return tuple(field(obj, key) for key in keys)
-
-
 def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 

@@ -41,7 +41,6 @@ from opentelemetry_instrumentation_litellm._response import (
     apply_responses_response,
     apply_usage,
     field,
-    fields,
     finish_reason,
 )
 
@@ -75,13 +74,6 @@ class _Choice:
         self.tool_calls: dict[int, _ToolCall] = {}
 
 
-_CHUNK_KEYS = ("id", "model", "usage", "choices")
-_CHOICE_KEYS = ("index", "finish_reason", "delta", "text")
-_DELTA_KEYS = ("role", "tool_calls", "content", "reasoning_content")
-"""What a chat stream's chunk, its choices and their deltas are read for, each with one
-``fields()`` call per chunk."""
-
-
 class ChatStreamState:
     """What a chat stream's chunks add up to, for the span."""
 
@@ -100,32 +92,35 @@ class ChatStreamState:
         return bool(self.choices) and all(c.finish_reason for c in self.choices.values())
 
     def add(self, chunk: Any) -> None:
-        response_id, model, usage, delta_choices = fields(chunk, _CHUNK_KEYS)
         if self.response_id is None:
-            self.response_id = response_id
+            self.response_id = field(chunk, "id")
+        model = field(chunk, "model")
         if model:
             self.response_model = model
+        usage = field(chunk, "usage")
         if usage is not None:
             self.usage = usage
-        for delta_choice in delta_choices or ():
-            index, reason, delta, text = fields(delta_choice, _CHOICE_KEYS)
-            index = index or 0
+        for delta_choice in field(chunk, "choices") or ():
+            index = field(delta_choice, "index") or 0
             choice = self.choices.get(index)
             if choice is None:
                 choice = self.choices[index] = _Choice()
-            reason = finish_reason(reason)
+            reason = finish_reason(field(delta_choice, "finish_reason"))
             if reason:
                 choice.finish_reason = reason
+            delta = field(delta_choice, "delta")
             if delta is not None:
                 self._add_delta(choice, delta)
-            elif self.capture and text:  # text_completion streams: choices carry `text`
-                choice.text.append(text)
+            elif self.capture:  # text_completion streams: choices carry `text`
+                text = field(delta_choice, "text")
+                if text:
+                    choice.text.append(text)
 
     def _add_delta(self, choice: _Choice, delta: Any) -> None:
-        role, tool_calls, content, reasoning = fields(delta, _DELTA_KEYS)
+        role = field(delta, "role")
         if role:
             choice.role = role
-        for position, tool_delta in enumerate(tool_calls or ()):
+        for position, tool_delta in enumerate(field(delta, "tool_calls") or ()):
             index = get(tool_delta, "index")
             if not isinstance(index, int):
                 index = position
@@ -144,8 +139,10 @@ class ChatStreamState:
                 if arguments:
                     call.arguments.append(arguments)
         if self.capture:
+            content = field(delta, "content")
             if content:
                 choice.text.append(content)
+            reasoning = field(delta, "reasoning_content")
             if reasoning:
                 choice.reasoning.append(reasoning)
 
