@@ -37,9 +37,7 @@ def field(obj: Any, key: str) -> Any:
     ``__pydantic_extra__``, and a plain ``getattr`` of a name not in ``__dict__`` raises and
     catches an AttributeError before pydantic's ``__getattr__`` looks there.
     """
-    if isinstance(obj, dict):
-        return obj.get(key)
-    values = getattr(obj, "__dict__", None)
+    values = getattr(obj, "__dict__", None)  # models first: a dict has none
     if values is not None:
         if key in values:
             return values[key]
@@ -49,6 +47,8 @@ def field(obj: Any, key: str) -> Any:
                 return extra[key]
             if not hasattr(type(obj), key):
                 return None
+    if isinstance(obj, dict):
+        return obj.get(key)
     return getattr(obj, key, None)
 
 
