@@ -22,6 +22,7 @@ import functools
 import itertools
 import json
 import operator
+import os
 import re
 import subprocess
 import sys
@@ -169,7 +170,7 @@ MARKERS: tuple[tuple[Callable[[_Call], _Call], str], ...] = (
     (_via_filter, "filter_next"),
     (_via_cmp_to_key, "keyobject_richcompare"),
     (_via_bisect, "_bisect_bisect_left"),
-    (_via_min, "min_max"),  # last: litellm calls min()/max() itself
+    (_via_min, "min_max"),  # last: util-genai calls max() itself
 )
 """A way to call a function through a C function of its own, and that C function's symbol."""
 
@@ -267,8 +268,6 @@ def main() -> None:
             str(args.warmup),
         ]
         env = {"PYTHONHASHSEED": instructions.HASH_SEED, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        import os
-
         done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True)
         if done.returncode:
             raise SystemExit(f"failed:\n{done.stdout}\n{done.stderr[-3000:]}")
@@ -289,7 +288,7 @@ def main() -> None:
     print(f"{args.config}: {total / args.calls:,.0f} instructions per call ({args.calls} calls)")
     for symbol, label in labels.items():
         print(f"  {found.get(symbol, 0) / args.calls:>10,.0f}  {label}")
-    strays = {s: n for s, n in found.items() if s not in labels}
+    strays = {s: round(n / args.calls) for s, n in found.items() if s not in labels}
     if strays:
         print(f"  markers counted outside their parts (per call): {strays}")
 
