@@ -76,62 +76,30 @@ def _via_accumulate(f: _Call) -> _Call:
     return call
 
 
-def _via_filterfalse(f: _Call) -> _Call:
-    def call(*a: Any, **k: Any) -> Any:
-        out = []
-        next(itertools.filterfalse(lambda _: out.append(f(*a, **k)), (None,)))
-        return out[0]
+def _via_iterator(
+    make: Callable[[Callable[[Any], Any], Any], Any], truth: bool
+) -> Callable[[_Call], _Call]:
+    """Call ``f`` as the predicate or key of the iterator ``make(predicate, (None,))``
+    builds, the predicate answering ``truth`` so that the iterator yields."""
 
-    return call
+    def via(f: _Call) -> _Call:
+        def call(*a: Any, **k: Any) -> Any:
+            out = []
 
+            def predicate(_: Any) -> bool:
+                out.append(f(*a, **k))
+                return truth
 
-def _via_dropwhile(f: _Call) -> _Call:
-    def call(*a: Any, **k: Any) -> Any:
-        out = []
-        next(itertools.dropwhile(lambda _: out.append(f(*a, **k)), (None,)))
-        return out[0]
+            next(make(predicate, (None,)))
+            return out[0]
 
-    return call
+        return call
 
-
-def _via_takewhile(f: _Call) -> _Call:
-    def call(*a: Any, **k: Any) -> Any:
-        out = []
-        next(itertools.takewhile(lambda _: not out.append(f(*a, **k)), (None,)))
-        return out[0]
-
-    return call
-
-
-def _via_groupby(f: _Call) -> _Call:
-    def call(*a: Any, **k: Any) -> Any:
-        out = []
-        next(itertools.groupby((None,), lambda _: out.append(f(*a, **k))))
-        return out[0]
-
-    return call
+    return via
 
 
 def _via_partial(f: _Call) -> _Call:
     return lambda *a, **k: functools.partial(f, *a, **k)()
-
-
-def _via_filter(f: _Call) -> _Call:
-    def call(*a: Any, **k: Any) -> Any:
-        out = []
-        next(filter(lambda _: not out.append(f(*a, **k)), (None,)))
-        return out[0]
-
-    return call
-
-
-def _via_min(f: _Call) -> _Call:
-    def call(*a: Any, **k: Any) -> Any:
-        out = []
-        min((None,), key=lambda _: out.append(f(*a, **k)))
-        return out[0]
-
-    return call
 
 
 def _via_cmp_to_key(f: _Call) -> _Call:
@@ -162,15 +130,16 @@ MARKERS: tuple[tuple[Callable[[_Call], _Call], str], ...] = (
     (_via_methodcaller, "methodcaller_call"),
     (_via_defaultdict, "defdict_missing"),
     (_via_accumulate, "accumulate_next"),
-    (_via_filterfalse, "filterfalse_next"),
-    (_via_dropwhile, "dropwhile_next"),
-    (_via_takewhile, "takewhile_next"),
-    (_via_groupby, "groupby_next"),
+    (_via_iterator(itertools.filterfalse, False), "filterfalse_next"),
+    (_via_iterator(itertools.dropwhile, False), "dropwhile_next"),
+    (_via_iterator(itertools.takewhile, True), "takewhile_next"),
+    (_via_iterator(lambda key, items: itertools.groupby(items, key), True), "groupby_next"),
     (_via_partial, "partial_vectorcall"),
-    (_via_filter, "filter_next"),
+    (_via_iterator(filter, True), "filter_next"),
     (_via_cmp_to_key, "keyobject_richcompare"),
     (_via_bisect, "_bisect_bisect_left"),
-    (_via_min, "min_max"),  # last: util-genai calls max() itself
+    # last: util-genai calls max() itself
+    (_via_iterator(lambda key, items: iter((min(items, key=key),)), True), "min_max"),
 )
 """A way to call a function through a C function of its own, and that C function's symbol."""
 
