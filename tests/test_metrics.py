@@ -179,3 +179,48 @@ async def test_async_stream_cost(instrumented, llm):
         pass
     (cost,) = cost_points(instrumented)
     assert cost.sum == instrumented.only().attributes["litellm.response.cost"] > 0
+
+
+def _sampled_out():
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+    return TracerProvider(sampler=ParentBased(ALWAYS_OFF))
+
+
+def test_sampled_out_call_keeps_its_metric_facts(instrument, telemetry):
+    """A span that is not recorded still gives the metrics their response facts."""
+    instrument(tracer_provider=_sampled_out())
+    litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response="hello")
+    (duration,) = telemetry.histogram_points("gen_ai.client.operation.duration")
+    assert duration.attributes["gen_ai.response.model"] == "gpt-4o-mini"
+    tokens = {
+        p.attributes["gen_ai.token.type"]: p.sum
+        for p in telemetry.histogram_points("gen_ai.client.token.usage")
+    }
+    assert tokens == {"input": 10, "output": 20}
+    (cost,) = cost_points(telemetry)
+    assert cost.sum == pytest.approx(expected_cost("gpt-4o-mini", 10, 20))
+
+
+@pytest.mark.parametrize("provider", ["no-op", "global placeholder"])
+def test_sampled_out_call_reads_no_response_when_metrics_are_dropped(
+    instrument, telemetry, monkeypatch, provider
+):
+    """Nothing would keep the response's facts: the response is not read at all."""
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    from opentelemetry_instrumentation_litellm import _upstream
+
+    read = []
+    hidden_params = _upstream.hidden_params
+    monkeypatch.setattr(_upstream, "hidden_params", lambda r: read.append(r) or hidden_params(r))
+    meter_provider = NoOpMeterProvider() if provider == "no-op" else None
+    instrument(tracer_provider=_sampled_out(), meter_provider=meter_provider)
+    response = litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response="hello")
+    assert response.choices[0].message.content == "hello"
+    assert read == []
+    instrument(tracer_provider=telemetry.tracer_provider, meter_provider=meter_provider)
+    litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response="hello")
+    assert read, "a recorded span reads the response"
+    assert telemetry.only().attributes["gen_ai.response.model"] == "gpt-4o-mini"

@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "instructions.py"
-TRACES_GOAL = 0.125
+TRACES_GOAL = 0.12
 """Instructions added by the traces configuration (SDK TracerProvider, content off).
 
 Issue 14 asks for +4.5%; util-genai alone sets a floor above it (one inference with the
 same facts: 0.53 M instructions, 9.1% of a call; see docs/performance.md), so this guards
-the level reached on top of that floor until util-genai gets cheaper. Measured +11.1% to
-+11.9% on the performance work alone, +12.3% to +12.8% once the cost metric, the metadata
-allowlist, the OpenInference switch and the private-API door were merged in."""
+the level reached on top of that floor until util-genai gets cheaper: +11.6% and +11.7%
+measured (10 calls) with every feature merged, after the hot-path work of issue 14."""
 MARGIN = 0.01
 
 pytestmark = pytest.mark.skipif(

@@ -49,6 +49,11 @@ def test_litellm_keeps_hidden_params_and_the_provider_response_model():
     assert isinstance(hidden, dict) and hidden.get("custom_llm_provider") == "openai", (
         f"litellm {litellm.__version__}: response.{_upstream.HIDDEN_PARAMS} changed"
     )
+    # The fast path: pydantic keeps the private attribute in __pydantic_private__.
+    assert response.__pydantic_private__.get(_upstream.HIDDEN_PARAMS) is hidden, (
+        f"litellm {litellm.__version__}: {_upstream.HIDDEN_PARAMS} no longer a pydantic "
+        "private attribute (hidden_params falls back to getattr: slower, still correct)"
+    )
     stream = litellm.completion(
         model="openai/gpt-4o-mini",
         messages=[{"role": "user", "content": "hi"}],

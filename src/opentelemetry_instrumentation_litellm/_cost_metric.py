@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, get_meter, get_meter_provider
+from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.semconv.schemas import Schemas
 
-from opentelemetry_instrumentation_litellm._upstream import PROXY_METER_PROVIDER, metric_attributes
+from opentelemetry_instrumentation_litellm._enabled import MetricsKept
+from opentelemetry_instrumentation_litellm._upstream import metric_attributes
 from opentelemetry_instrumentation_litellm.attributes import LITELLM_RESPONSE_COST
 
 GEN_AI_USAGE_COST: Final = "gen_ai.usage.cost"
@@ -45,20 +46,19 @@ _BUCKETS: Final = (
 would put nearly every call in the first one."""
 
 
-_SILENT_PROVIDERS: Final = tuple(
-    kind for kind in (NoOpMeterProvider, PROXY_METER_PROVIDER) if kind is not None
-)
-"""Meter providers that drop every point: the API's no-op one, and its global placeholder
-until an SDK provider is set (points recorded then are lost, not replayed)."""
-
-
 class CostMetric:
     """Records a finished invocation's cost, when litellm knows it."""
 
-    __slots__ = ("_histogram", "_provider")
+    __slots__ = ("_histogram", "_kept")
 
-    def __init__(self, scope_name: str, version: str, meter_provider: MeterProvider | None):
-        self._provider = meter_provider
+    def __init__(
+        self,
+        scope_name: str,
+        version: str,
+        meter_provider: MeterProvider | None,
+        kept: MetricsKept | None = None,
+    ):
+        self._kept = MetricsKept(meter_provider) if kept is None else kept
         meter = get_meter(
             scope_name, version, meter_provider=meter_provider, schema_url=Schemas.V1_37_0.value
         )
@@ -75,8 +75,7 @@ class CostMetric:
         cost = invocation.attributes.get(LITELLM_RESPONSE_COST)
         if cost is None:
             return
-        provider = self._provider if self._provider is not None else get_meter_provider()
-        if isinstance(provider, _SILENT_PROVIDERS):
+        if not self._kept():
             return  # nothing would keep the point: skip building its attributes
         self._histogram.record(
             cost, attributes=metric_attributes(invocation), context=invocation.context

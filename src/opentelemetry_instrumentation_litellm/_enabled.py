@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.metrics import NoOpMeterProvider, get_meter_provider
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, get_meter_provider
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider, get_tracer_provider
 from opentelemetry.util.genai.environment_variables import OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT
 
@@ -65,3 +65,36 @@ def telemetry_check(
             return True
 
     return needed
+
+
+_SILENT_METER_PROVIDERS = frozenset(
+    kind for kind in (NoOpMeterProvider, _ProxyMeterProvider) if kind is not None
+)
+"""Meter providers that drop every point: the API's no-op one, and its global placeholder
+until an SDK provider is set (points recorded then are lost, not replayed). Compared by
+exact type: ``isinstance`` against the API's abstract classes runs ``ABC.__instancecheck__``."""
+
+
+class MetricsKept:
+    """``metrics_kept()``: would a metric point recorded now be kept?
+
+    False while the meter provider (``instrument()``'s, else the global one) drops every
+    point. The global one is asked on each call until an SDK provider is set; the API sets
+    it only once, so from then on the answer is a stored True.
+    """
+
+    __slots__ = ("_explicit", "_kept")
+
+    def __init__(self, meter_provider: MeterProvider | None) -> None:
+        self._explicit = meter_provider is not None
+        self._kept = self._explicit and type(meter_provider) not in _SILENT_METER_PROVIDERS
+
+    def __call__(self) -> bool:
+        if self._kept:
+            return True
+        if self._explicit:
+            return False
+        if type(get_meter_provider()) in _SILENT_METER_PROVIDERS:
+            return False
+        self._kept = True
+        return True

@@ -109,7 +109,9 @@ def metadata_value(call: Mapping[str, Any], key: str) -> Any:
 
 def session_id(call: Mapping[str, Any]) -> str | None:
     """The call's conversation: ``litellm_session_id`` or ``metadata["session_id"]``."""
-    value = call.get("litellm_session_id") or metadata_value(call, "session_id")
+    value = call.get("litellm_session_id")
+    if not value and (call.get("metadata") or call.get("litellm_metadata")):  # _METADATA_HOLDERS
+        value = metadata_value(call, "session_id")
     return value if isinstance(value, str) and value else None
 
 
@@ -207,6 +209,8 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
     user = call.get("user")
     if isinstance(user, str) and user:
         attributes[USER_ID] = user
+    if not (call.get("metadata") or call.get("litellm_metadata")):  # _METADATA_HOLDERS
+        return  # an SDK call without metadata: none of the facts below to look for
     tags = _strings(metadata_value(call, "tags"))
     if tags:
         attributes[attrs.LITELLM_REQUEST_TAGS] = tags
@@ -217,8 +221,6 @@ def apply_litellm_request(invocation: Any, call: Mapping[str, Any]) -> None:
         and isinstance(model_info.get("id"), str)
     ):
         attributes[attrs.LITELLM_MODEL_ID] = model_info["id"]
-    if not any(call.get(holder) for holder in _METADATA_HOLDERS):
-        return  # an SDK call without metadata: no proxy facts to look for
     for key, name in _PROXY_METADATA:
         value = metadata_value(call, key)
         if isinstance(value, str) and value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from opentelemetry_instrumentation_litellm import _upstream
@@ -30,8 +31,22 @@ def finish_reason(value: Any) -> str | None:
 def field(obj: Any, key: str) -> Any:
     """``obj[key]`` for dicts (litellm returns some responses as dicts), ``obj.key`` otherwise.
 
-    On the hot path: ``isinstance(obj, dict)`` is a C-level check, unlike ``Mapping``.
+    On the hot path of every call and every stream chunk, so read the cheap way:
+    ``isinstance(obj, dict)`` is a C-level check, unlike ``Mapping``; litellm's pydantic
+    models keep fields in ``__dict__`` and extras (a response's ``usage``) in
+    ``__pydantic_extra__``, and a plain ``getattr`` of a name not in ``__dict__`` raises and
+    catches an AttributeError before pydantic's ``__getattr__`` looks there.
     """
+    values = getattr(obj, "__dict__", None)  # models first: a dict has none
+    if values is not None:
+        if key in values:
+            return values[key]
+        extra = getattr(obj, "__pydantic_extra__", None)
+        if extra is not None:
+            if key in extra:
+                return extra[key]
+            if not hasattr(type(obj), key):
+                return None
     if isinstance(obj, dict):
         return obj.get(key)
     return getattr(obj, key, None)
@@ -96,35 +111,38 @@ def apply_hidden_params(invocation: Any, response: Any, *, cost: bool = True) ->
     hidden = _upstream.hidden_params(response)
     if hidden is None:
         return
+    # litellm keeps a dict: its own ``get``, not a ``field()`` call per key.
+    get = hidden.get if isinstance(hidden, dict) else functools.partial(field, hidden)
     extra = invocation.attributes
-    provider = field(hidden, "custom_llm_provider")
+    provider = get("custom_llm_provider")
     if provider is None:  # a stream's hidden params lack it; the stream itself has it
         provider = getattr(response, "custom_llm_provider", None)
     if isinstance(provider, str):
         extra[attrs.LITELLM_PROVIDER] = provider
-    response_cost = field(hidden, "response_cost") if cost else None
+    response_cost = get("response_cost") if cost else None
     if isinstance(response_cost, (int, float)) and not isinstance(response_cost, bool):
         extra[attrs.LITELLM_RESPONSE_COST] = float(response_cost)
-    call_id = field(hidden, "litellm_call_id")
+    call_id = get("litellm_call_id")
     if isinstance(call_id, str):
         extra[attrs.LITELLM_CALL_ID] = call_id
-    cache_hit = field(hidden, "cache_hit")
+    cache_hit = get("cache_hit")
     if isinstance(cache_hit, bool):
         extra[attrs.LITELLM_CACHE_HIT] = cache_hit
-    model_id = field(hidden, "model_id")
+    model_id = get("model_id")
     if isinstance(model_id, str) and model_id:
         extra[attrs.LITELLM_MODEL_ID] = model_id
     data = getattr(invocation, "data", None)  # inference invocations take the server late
     if data is not None and data.server_address is None:
-        address, port = server_of(field(hidden, "api_base"))
+        address, port = server_of(get("api_base"))
         if address:
             data.server_address = address
             data.server_port = port
 
 
 def _set_identity(invocation: Any, response: Any) -> None:
+    """Response id and model (inference invocations only: embeddings have no response id)."""
     response_id = field(response, "id")
-    if isinstance(response_id, str) and hasattr(invocation, "response_id"):
+    if isinstance(response_id, str):
         invocation.response_id = response_id
     model = field(response, "model")
     if isinstance(model, str) and model:

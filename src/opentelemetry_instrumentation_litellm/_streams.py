@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
@@ -28,7 +29,6 @@ from opentelemetry.util.genai.types import OutputMessage
 
 from opentelemetry_instrumentation_litellm import _upstream
 from opentelemetry_instrumentation_litellm import attributes as attrs
-from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._messages import (
     ContentPolicy,
     get,
@@ -74,26 +74,6 @@ class _Choice:
         self.tool_calls: dict[int, _ToolCall] = {}
 
 
-def _value(obj: Any, name: str) -> Any:
-    """``obj.name`` or None, read the cheap way on every chunk.
-
-    litellm's chunks are pydantic models that keep fields in ``__dict__`` and extras in
-    ``__pydantic_extra__``; a plain ``getattr`` of a name a chunk lacks (``usage`` on all
-    but the last) runs pydantic's ``__getattr__`` and raises and catches an AttributeError.
-    """
-    values = getattr(obj, "__dict__", None)
-    if values is not None:
-        if name in values:
-            return values[name]
-        extra = getattr(obj, "__pydantic_extra__", None)
-        if extra is not None:
-            if name in extra:
-                return extra[name]
-            if not hasattr(type(obj), name):
-                return None
-    return getattr(obj, name, None)
-
-
 class ChatStreamState:
     """What a chat stream's chunks add up to, for the span."""
 
@@ -113,34 +93,34 @@ class ChatStreamState:
 
     def add(self, chunk: Any) -> None:
         if self.response_id is None:
-            self.response_id = _value(chunk, "id")
-        model = _value(chunk, "model")
+            self.response_id = field(chunk, "id")
+        model = field(chunk, "model")
         if model:
             self.response_model = model
-        usage = _value(chunk, "usage")
+        usage = field(chunk, "usage")
         if usage is not None:
             self.usage = usage
-        for delta_choice in _value(chunk, "choices") or ():
-            index = _value(delta_choice, "index") or 0
+        for delta_choice in field(chunk, "choices") or ():
+            index = field(delta_choice, "index") or 0
             choice = self.choices.get(index)
             if choice is None:
                 choice = self.choices[index] = _Choice()
-            reason = finish_reason(_value(delta_choice, "finish_reason"))
+            reason = finish_reason(field(delta_choice, "finish_reason"))
             if reason:
                 choice.finish_reason = reason
-            delta = _value(delta_choice, "delta")
+            delta = field(delta_choice, "delta")
             if delta is not None:
                 self._add_delta(choice, delta)
             elif self.capture:  # text_completion streams: choices carry `text`
-                text = _value(delta_choice, "text")
+                text = field(delta_choice, "text")
                 if text:
                     choice.text.append(text)
 
     def _add_delta(self, choice: _Choice, delta: Any) -> None:
-        role = _value(delta, "role")
+        role = field(delta, "role")
         if role:
             choice.role = role
-        for position, tool_delta in enumerate(_value(delta, "tool_calls") or ()):
+        for position, tool_delta in enumerate(field(delta, "tool_calls") or ()):
             index = get(tool_delta, "index")
             if not isinstance(index, int):
                 index = position
@@ -159,10 +139,10 @@ class ChatStreamState:
                 if arguments:
                     call.arguments.append(arguments)
         if self.capture:
-            content = _value(delta, "content")
+            content = field(delta, "content")
             if content:
                 choice.text.append(content)
-            reasoning = _value(delta, "reasoning_content")
+            reasoning = field(delta, "reasoning_content")
             if reasoning:
                 choice.reasoning.append(reasoning)
 
@@ -376,7 +356,7 @@ class _TracedStream:
     _self_invocation: Any
     _self_state: StreamState
     _self_policy: ContentPolicy
-    _self_extras: CallExtras | None
+    _self_on_response: Callable[[Any], None] | None
     __wrapped__: Any
 
     def __init__(
@@ -385,12 +365,12 @@ class _TracedStream:
         invocation: Any,
         policy: ContentPolicy,
         state: StreamState,
-        extras: CallExtras | None = None,
+        on_response: Callable[[Any], None] | None = None,
     ) -> None:
         super().__init__(stream, invocation)  # util-genai's Sync/AsyncStreamWrapper
         self._self_state = state
         self._self_policy = policy
-        self._self_extras = extras
+        self._self_on_response = on_response  # CallExtras.on_response
         # The caller gets control back: the span is current again only while
         # litellm produces a chunk (the stream wrapper activates it per read).
         invocation.suspend()
@@ -420,8 +400,8 @@ class _TracedStream:
         A step: the hooks below guard it, then end the span themselves."""
         invocation = self._self_invocation
         self._self_state.apply(invocation, self.__wrapped__, self._self_policy, error)
-        if self._self_extras is not None:
-            self._self_extras.on_response(invocation)
+        if self._self_on_response is not None:
+            self._self_on_response(invocation)
 
     def _on_stream_end(self) -> None:
         invocation = self._self_invocation

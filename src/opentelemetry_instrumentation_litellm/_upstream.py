@@ -78,7 +78,18 @@ HIDDEN_PARAMS: Final = "_hidden_params"
 
 
 def hidden_params(response: Any) -> Any:
-    """litellm's ``_hidden_params`` of a response or stream, or None."""
+    """litellm's ``_hidden_params`` of a response or stream, or None.
+
+    On a pydantic response it is a private attribute, kept in ``__pydantic_private__``
+    (pydantic's documented storage of private attributes): read there directly, since
+    ``getattr`` raises and catches an AttributeError before pydantic's ``__getattr__``
+    finds it. A stream (not pydantic) keeps it as a plain attribute.
+    """
+    private = getattr(response, "__pydantic_private__", None)
+    if private is not None:
+        value = private.get(HIDDEN_PARAMS)
+        if value is not None:
+            return value
     return getattr(response, HIDDEN_PARAMS, None)
 
 

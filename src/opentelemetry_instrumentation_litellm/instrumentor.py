@@ -26,7 +26,7 @@ from opentelemetry_instrumentation_litellm import (
 )
 from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
-from opentelemetry_instrumentation_litellm._enabled import telemetry_check
+from opentelemetry_instrumentation_litellm._enabled import MetricsKept, telemetry_check
 from opentelemetry_instrumentation_litellm._entrypoints import ENTRY_POINTS
 from opentelemetry_instrumentation_litellm._messages import (
     DEFAULT_MAX_CONTENT_LENGTH,
@@ -140,8 +140,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             max_length=_max_length(kwargs.get("max_content_length")), redact=redact
         )
         metadata_keys = parse_keys(kwargs.get("metadata_keys"))
+        metrics_kept = MetricsKept(kwargs.get("meter_provider"))
         extras = CallExtras(
-            CostMetric(_SCOPE_NAME, __version__, kwargs.get("meter_provider")),
+            CostMetric(_SCOPE_NAME, __version__, kwargs.get("meter_provider"), metrics_kept),
             openinference=_openinference.enabled(kwargs.get("openinference")),
             span_content=span_content,
         )
@@ -156,7 +157,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):
                 _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
                 continue
             names = positional_names(getattr(module, entry.bind_like or entry.name))
-            wrapper = make_wrapper(entry, handler, names, policy, metadata_keys, extras, needed)
+            wrapper = make_wrapper(
+                entry, handler, names, policy, metadata_keys, extras, needed, metrics_kept
+            )
             wrap_function_wrapper(module, entry.name, wrapper)
         tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
         router = importlib.import_module("litellm").Router

@@ -69,6 +69,7 @@ def make_wrapper(
     metadata_keys: tuple[str, ...] = (),
     extras: CallExtras | None = None,
     needed: Callable[[], bool] | None = None,
+    metrics_kept: Callable[[], bool] | None = None,
 ) -> Callable[..., Any]:
     """A wrapt wrapper for one entry point (sync or async, as the entry point says).
 
@@ -76,13 +77,18 @@ def make_wrapper(
     ``metadata_keys`` the request metadata keys to record (``litellm.metadata.<key>``);
     ``extras`` adds what ``instrument()`` options switched on (cost metric, OpenInference).
     ``needed`` (see ``_enabled``) says whether a call can produce telemetry at all; calls
-    that cannot go straight to litellm.
+    that cannot go straight to litellm. ``metrics_kept`` (``_enabled.MetricsKept``) says
+    whether a metric point recorded now would be kept; None: always.
     """
     operation: Operation = entry.operation
     capture = handler.should_capture_content()
     # Without content capture or events the request's facts go to the span only (metrics
     # take none of them): a span that is not recorded (sampled out) needs none read.
     span_only = not capture and not events_requested()
+    # ... and when metric points are dropped too, nothing would keep the response's facts.
+    skip_unkept = span_only and metrics_kept is not None
+    on_request = extras.on_request if extras is not None else None
+    on_response = extras.on_response if extras is not None else None
     stream_class = AsyncTracedStream if entry.is_async else SyncTracedStream
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -113,8 +119,8 @@ def make_wrapper(
                 record_metadata(invocation.attributes, call, metadata_keys)
             if capture and operation.input_content is not None:
                 operation.input_content(invocation, call, policy)
-            if extras is not None:
-                extras.on_request(invocation)
+            if on_request is not None:
+                on_request(invocation)
         except Exception:
             _logger.debug("litellm instrumentation: could not read the request", exc_info=True)
         return invocation
@@ -124,12 +130,14 @@ def make_wrapper(
         (the caller then ends the span)."""
         if operation.stream_state is not None and _is_stream(result):
             state = operation.stream_state(capture)
-            return stream_class(result, invocation, policy, state, extras)
+            return stream_class(result, invocation, policy, state, on_response)
+        if skip_unkept and not invocation.span.is_recording() and not metrics_kept():
+            return result  # sampled out, metrics dropped: no reader of the response's facts
         operation.read_response(invocation, result)
         if capture and operation.output_content is not None:
             operation.output_content(invocation, result, policy)
-        if extras is not None:
-            extras.on_response(invocation)
+        if on_response is not None:
+            on_response(invocation)
         return result
 
     # The wrappers below are the boundary between the user's call and our code: every
