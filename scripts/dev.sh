@@ -53,7 +53,15 @@ case "$cmd" in
     ;;
   test)
     ensure_venv
-    exec "$VENV/bin/python" -m pytest "$@"
+    if [ "$#" -gt 0 ]; then
+      exec "$VENV/bin/python" -m pytest "$@"
+    fi
+    # Two steps: the suite, then the long reliability runs (marker "slow": every fault
+    # injected, concurrency, memory) on their own, so a failure says which part it is.
+    echo "== step 1 of 2: the suite without the long reliability runs (-m 'not slow')"
+    "$VENV/bin/python" -m pytest -m "not slow"
+    echo "== step 2 of 2: the long reliability runs (-m slow)"
+    exec "$VENV/bin/python" -m pytest -m slow
     ;;
   test-phoenix)
     ensure_venv
