@@ -83,12 +83,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_tracing_changes_nothing(scenario, phase_spans, instrument, telemetry, caplog):
     """Without a fault: the same answer as untraced, spans ended once, nothing logged."""
+    expected = reference()[scenario]  # before instrumenting
     tracker = SpanTracker()
     telemetry.tracer_provider.add_span_processor(tracker)
     with loaded():
         instrument(**options(phase_spans))
         seen = SCENARIOS[scenario]()
-    assert seen == reference()[scenario]
+    assert seen == expected
     assert tracker.started
     tracker.assert_each_ended_once(caplog)
     assert not [r for r in our_records(caplog) if r.levelno >= logging.WARNING]
@@ -108,6 +109,7 @@ def test_every_proxy_seam_reaches_steps_of_ours():
 
 @pytest.mark.slow
 def test_fault_stays_inside(scenario, phase_spans, step, instrument, telemetry, caplog):
+    expected = reference()[scenario]  # before instrumenting
     caplog.set_level(logging.DEBUG, logger=PACKAGE)
     tracker = SpanTracker()
     telemetry.tracer_provider.add_span_processor(tracker)
@@ -126,7 +128,7 @@ def test_fault_stays_inside(scenario, phase_spans, step, instrument, telemetry, 
             if "abandon" in scenario:
                 gc.collect()
     assert injection.hits, f"{step.name} was not reached"
-    assert seen == reference()[scenario]
+    assert seen == expected
     tracker.assert_each_ended_once(caplog)
     assert not printed, [u.exc_value for u in printed]
     ours = [c for c in caught if c[0].startswith(PACKAGE)]
@@ -134,3 +136,34 @@ def test_fault_stays_inside(scenario, phase_spans, step, instrument, telemetry, 
     assert all(level in (logging.DEBUG, logging.WARNING) for _, level, _ in ours)
     assert all(args == (step.name,) for _, _, args in ours)
     assert caught == ours, [c for c in caught if c not in ours]
+
+
+# -- the faults that were bugs without any injection, pinned ------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def boom(*args: Any, **kwargs: Any) -> None:
+    raise Boom("injected")
+
+
+@pytest.mark.parametrize("scenario", ["pre_call_block", "post_call_block", "pipeline_block"])
+def test_a_block_whose_error_cannot_be_recorded_still_ends_the_span(
+    scenario, instrument, telemetry, caplog, monkeypatch
+):
+    """Recording a block's error (``_fail``) used to come before ``end()`` in one guard: a
+    failure there left the guardrail span (and the pre-call phase span) open."""
+    expected = reference()[scenario]  # before instrumenting
+    caplog.set_level(logging.DEBUG, logger=PACKAGE)
+    tracker = SpanTracker()
+    telemetry.tracer_provider.add_span_processor(tracker)
+    monkeypatch.setattr(_proxy_spans, "_fail", boom)
+    with loaded():
+        instrument(**options(True in PHASE_SPANS or None))
+        seen = SCENARIOS[scenario]()
+    assert seen == expected
+    assert telemetry.finished("guardrail ")
+    tracker.assert_each_ended_once(caplog)
+    assert any(r.exc_info and isinstance(r.exc_info[1], Boom) for r in our_records(caplog))
