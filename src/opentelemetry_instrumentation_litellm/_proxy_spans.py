@@ -486,22 +486,25 @@ def _unified_stream_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) ->
     check of a streamed answer. Its input is tapped, to tell a rewrite from a pass, when
     litellm would send a rewrite."""
     settings = _settings
-    if settings is None:
-        return wrapped(*args, **kwargs)
-    try:
-        callback = _argument(args, kwargs, 3, "guardrail_to_apply")
-        if callback is None:
-            return wrapped(*args, **kwargs)
-        tapped = ("response" in kwargs or len(args) > 1) and _may_rewrite(instance, callback)
-        check = _StreamCheck(tapped=tapped)
-        received = check.received
-        call_args, call_kwargs = args, kwargs
-        if received is not None and "response" in kwargs:
-            call_kwargs = {**kwargs, "response": _tap(kwargs["response"], received)}
-        elif received is not None:
-            call_args = (args[0], _tap(args[1], received), *args[2:])
-    except Exception:
-        _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
+    callback = check = None
+    call_args, call_kwargs = args, kwargs
+    if settings is not None:
+        try:
+            callback = _argument(args, kwargs, 3, "guardrail_to_apply")
+            if callback is not None:
+                tapped = ("response" in kwargs or len(args) > 1) and _may_rewrite(
+                    instance, callback
+                )
+                check = _StreamCheck(tapped=tapped)
+                received = check.received
+                if received is not None and "response" in kwargs:
+                    call_kwargs = {**kwargs, "response": _tap(kwargs["response"], received)}
+                elif received is not None:
+                    call_args = (args[0], _tap(args[1], received), *args[2:])
+        except Exception:
+            _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
+            check, call_args, call_kwargs = None, args, kwargs
+    if settings is None or check is None:
         return wrapped(*args, **kwargs)
     layer = wrapped(*call_args, **call_kwargs)
     return _checked_stream(settings, callback, layer, check, context.get_current())
@@ -513,23 +516,24 @@ def _stream_layer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     :func:`_unified_stream_hook` (one overriding ``async_post_call_streaming_iterator_hook``)
     gets its span here: passed, or blocked by what it raises."""
     settings = _settings
-    if settings is None:
-        return wrapped(*args, **kwargs)
-    try:
-        callback = _argument(args, kwargs, 0, "callback")
-        layer = _argument(args, kwargs, 1, "gen")
-        module = sys.modules.get(_GUARDRAIL_MODULE)
-        guardrail_class = getattr(module, "CustomGuardrail", None)
-        if (
-            layer is None
-            or _is_checked(layer)
-            or guardrail_class is None
-            or not isinstance(callback, guardrail_class)
-        ):
-            return wrapped(*args, **kwargs)
-        check = _StreamCheck(tapped=False)
-    except Exception:
-        _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
+    callback = layer = check = None
+    if settings is not None:
+        try:
+            callback = _argument(args, kwargs, 0, "callback")
+            layer = _argument(args, kwargs, 1, "gen")
+            module = sys.modules.get(_GUARDRAIL_MODULE)
+            guardrail_class = getattr(module, "CustomGuardrail", None)
+            if (
+                layer is not None
+                and not _is_checked(layer)
+                and guardrail_class is not None
+                and isinstance(callback, guardrail_class)
+            ):
+                check = _StreamCheck(tapped=False)
+        except Exception:
+            _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
+            check = None
+    if settings is None or check is None:
         return wrapped(*args, **kwargs)
     return wrapped(
         callback, _checked_stream(settings, callback, layer, check, context.get_current())

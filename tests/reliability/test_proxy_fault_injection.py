@@ -177,3 +177,18 @@ def test_a_block_whose_error_cannot_be_recorded_still_ends_the_span(
     assert telemetry.finished("guardrail ")
     tracker.assert_each_ended_once(caplog)
     assert any(r.exc_info and isinstance(r.exc_info[1], Boom) for r in our_records(caplog))
+
+
+def test_litellms_own_error_in_a_stream_layer_is_raised_once_and_not_logged_as_ours(
+    instrument, caplog
+):
+    """The stream wrappers called litellm's function inside their own guard: its error was
+    logged as ours and the function called a second time."""
+    from litellm.proxy.utils import ProxyLogging
+
+    caplog.set_level(logging.DEBUG, logger=PACKAGE)
+    with loaded():
+        instrument()
+        with pytest.raises(TypeError):  # litellm's: the layer's generator is missing
+            ProxyLogging._wrap_streaming_iterator_with_enrichment(Boom)
+    assert not our_records(caplog)
