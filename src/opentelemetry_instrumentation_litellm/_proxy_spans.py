@@ -49,6 +49,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
 from typing import Any, Final
 
@@ -244,51 +245,86 @@ def _end_guardrail(
         else:
             changed = before is not None and texts is not None and texts(result) != before
             span.set_attribute(attrs.LITELLM_GUARDRAIL_OUTCOME, MODIFIED if changed else PASSED)
-        span.end()
     except Exception:
-        _logger.debug("litellm instrumentation: could not end a guardrail span", exc_info=True)
+        _logger.debug("litellm instrumentation: guardrail span outcome", exc_info=True)
+    finally:
+        span.end()
 
 
 def _argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
     return kwargs[name] if name in kwargs else args[index] if len(args) > index else None
 
 
-async def _run_in(span: Span | None, awaitable_factory: Callable[[], Any]) -> Any:
-    """Await ``awaitable_factory()`` with ``span`` (if any) as the current span."""
-    if span is None:
-        return await awaitable_factory()
-    with use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-        return await awaitable_factory()
+_Texts = Callable[[Any], tuple[str, ...]]
+"""Reads the texts a guardrail checks, before (given ``None``) or after it (given its result)."""
+_Opened = tuple[Span, "tuple[str, ...] | None", "_Texts | None"]
+"""A guardrail span, the texts before the guardrail ran, how to read them after."""
 
 
-async def _guardrail_span(
-    callback: Any,
-    mode: Any,
-    texts: Callable[[Any], tuple[str, ...]] | None,
-    call: Callable[[], Any],
-) -> Any:
-    """Await ``call()`` in a ``guardrail {name}`` span. ``texts(None)`` is the text the
-    guardrail got, ``texts(result)`` the text after it: they differ when it rewrote it."""
-    settings = _settings
-    span = before = None
-    if settings is not None:
+def _spanned(
+    open_span: Callable[[_Settings, tuple[Any, ...], dict[str, Any]], _Opened],
+    close_span: Callable[[Span, _Settings, Any, Any, Any], None],
+) -> Callable[..., Any]:
+    """A wrapper awaiting an async proxy function in the span ``open_span(settings, args,
+    kwargs)`` starts; ``close_span(span, settings, result, before, texts)`` ends it from the
+    result, an error ends it as the guardrail's error.
+
+    The wrapper is the boundary between litellm and our code: every step of ours it runs is
+    guarded, litellm's function runs once whatever fails, and the span ends exactly once."""
+
+    async def wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        settings = _settings
+        opened = None
+        if settings is not None:
+            try:
+                opened = open_span(settings, args, kwargs)
+            except Exception:
+                _logger.debug("litellm instrumentation: no guardrail span", exc_info=True)
+        if settings is None or opened is None:
+            return await wrapped(*args, **kwargs)
+        span, before, texts = opened
         try:
-            span = _start_guardrail(settings, callback, mode)
-            before = texts(None) if texts is not None else None
+            with use_span(
+                span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                result = await wrapped(*args, **kwargs)
+        except BaseException as error:
+            try:
+                _end_guardrail(span, settings, None, None, error=error)
+            except Exception:
+                _logger.debug("litellm instrumentation: guardrail span", exc_info=True)
+                if span.is_recording():
+                    span.end()
+            raise
+        try:
+            close_span(span, settings, result, before, texts)
         except Exception:
-            _logger.debug("litellm instrumentation: no guardrail span", exc_info=True)
+            _logger.debug("litellm instrumentation: guardrail span", exc_info=True)
+            if span.is_recording():
+                span.end()
+        return result
+
+    return wrapper
+
+
+def _open_guardrail(settings: _Settings, callback: Any, mode: Any, texts: _Texts | None) -> _Opened:
+    """A ``guardrail {name}`` span, and the text the guardrail got (``texts(None)``)."""
+    span = _start_guardrail(settings, callback, mode)
+    before = None
     try:
-        result = await _run_in(span, call)
-    except BaseException as error:
-        if span is not None:
-            _end_guardrail(span, settings, None, None, error=error)
-        raise
-    if span is not None:
-        _end_guardrail(span, settings, before, texts, result=result)
-    return result
+        before = texts(None) if texts is not None else None
+    except Exception:
+        _logger.debug("litellm instrumentation: no guardrail text", exc_info=True)
+    return span, before, texts
 
 
-async def _pre_call_guardrail(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+def _close_guardrail(span: Span, settings: _Settings, result: Any, before: Any, texts: Any) -> None:
+    """``texts(result)``, the text after the guardrail, differs from ``before`` when it
+    rewrote it."""
+    _end_guardrail(span, settings, before, texts, result=result)
+
+
+def _open_pre_call(settings: _Settings, args: Any, kwargs: Any) -> _Opened:
     """``ProxyLogging._execute_guardrail_hook(callback, hook_type, data, ...)``: one
     guardrail's pre-call hook. It may return the request, ``None`` (the request, changed in
     place or not) or a message or error that litellm raises."""
@@ -297,15 +333,11 @@ async def _pre_call_guardrail(wrapped: Any, instance: Any, args: Any, kwargs: An
     def texts(result: Any) -> tuple[str, ...]:
         return request_texts(result if isinstance(result, Mapping) else data)
 
-    return await _guardrail_span(
-        _argument(args, kwargs, 0, "callback"),
-        _argument(args, kwargs, 1, "hook_type"),
-        texts,
-        lambda: wrapped(*args, **kwargs),
-    )
+    callback = _argument(args, kwargs, 0, "callback")
+    return _open_guardrail(settings, callback, _argument(args, kwargs, 1, "hook_type"), texts)
 
 
-def _hook_texts(coro: Any) -> Callable[[Any], tuple[str, ...]] | None:
+def _hook_texts(coro: Any) -> _Texts | None:
     """How to read what a during-call or post-call hook coroutine checks, or ``None``.
 
     A coroutine that has not started holds just its arguments: the hook's ``data`` and,
@@ -321,15 +353,20 @@ def _hook_texts(coro: Any) -> Callable[[Any], tuple[str, ...]] | None:
     return lambda result: request_texts(data)
 
 
-async def _guardrail_with_metrics(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+def _open_with_metrics(settings: _Settings, args: Any, kwargs: Any) -> _Opened:
     """``ProxyLogging._run_guardrail_with_metrics(callback, coro, hook_type)``: one
     during-call or post-call guardrail's hook coroutine, not yet started."""
-    return await _guardrail_span(
-        _argument(args, kwargs, 0, "callback"),
-        _argument(args, kwargs, 2, "hook_type"),
-        _hook_texts(_argument(args, kwargs, 1, "coro")) if _settings is not None else None,
-        lambda: wrapped(*args, **kwargs),
-    )
+    texts = None
+    try:
+        texts = _hook_texts(_argument(args, kwargs, 1, "coro"))
+    except Exception:
+        _logger.debug("litellm instrumentation: no guardrail text", exc_info=True)
+    callback = _argument(args, kwargs, 0, "callback")
+    return _open_guardrail(settings, callback, _argument(args, kwargs, 2, "hook_type"), texts)
+
+
+_pre_call_guardrail = _spanned(_open_pre_call, _close_guardrail)
+_guardrail_with_metrics = _spanned(_open_with_metrics, _close_guardrail)
 
 
 # -- guardrails on a streamed answer ----------------------------------------------------
@@ -361,13 +398,17 @@ def _delta_text(chunk: Any) -> str:
         texts = [field(field(choice, "delta"), "content") for choice in choices]
         return "".join(text for text in texts if isinstance(text, str))
     except Exception:
+        _logger.debug("litellm instrumentation: no chunk text", exc_info=True)
         return ""
 
 
 async def _tap(stream: Any, received: list[str]) -> Any:
     """``stream``'s chunks, unchanged, noting their text in ``received``."""
     async for chunk in stream:
-        received.append(_delta_text(chunk))
+        try:
+            received.append(_delta_text(chunk))
+        except Exception:
+            _logger.debug("litellm instrumentation: no chunk text", exc_info=True)
         yield chunk
 
 
@@ -404,6 +445,7 @@ async def _checked_stream(
     except Exception:
         _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
     sent = check.sent
+    error: BaseException | None = None
     try:
         while True:
             checking = _stream_check.set(check)
@@ -417,19 +459,29 @@ async def _checked_stream(
                     context.detach(current)
                 _stream_check.reset(checking)
             if sent is not None:
-                sent.append(_delta_text(chunk))
+                try:
+                    sent.append(_delta_text(chunk))
+                except Exception:
+                    _logger.debug("litellm instrumentation: no chunk text", exc_info=True)
             yield chunk
     except (GeneratorExit, asyncio.CancelledError):
         # the client went away: the check did not finish, no outcome
         if span is not None:
             span.end()
+            span = None
         raise
-    except BaseException as error:
+    except BaseException as caught:
+        error = caught
+        raise
+    finally:
         if span is not None:
-            _end_stream_check(span, settings, check, error)
-        raise
-    if span is not None:
-        _end_stream_check(span, settings, check, None)
+            try:
+                _end_stream_check(span, settings, check, error)
+            except Exception:
+                _logger.debug("litellm instrumentation: streamed guardrail span", exc_info=True)
+                if span.is_recording():
+                    span.end()
+            error = None  # no reference cycle through this frame
 
 
 def _is_checked(stream: Any) -> bool:
@@ -456,17 +508,27 @@ def _unified_stream_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) ->
     check of a streamed answer. Its input is tapped, to tell a rewrite from a pass, when
     litellm would send a rewrite."""
     settings = _settings
-    callback = _argument(args, kwargs, 3, "guardrail_to_apply")
-    if settings is None or callback is None:
+    callback = check = None
+    call_args, call_kwargs = args, kwargs
+    if settings is not None:
+        try:
+            callback = _argument(args, kwargs, 3, "guardrail_to_apply")
+            if callback is not None:
+                tapped = ("response" in kwargs or len(args) > 1) and _may_rewrite(
+                    instance, callback
+                )
+                check = _StreamCheck(tapped=tapped)
+                received = check.received
+                if received is not None and "response" in kwargs:
+                    call_kwargs = {**kwargs, "response": _tap(kwargs["response"], received)}
+                elif received is not None:
+                    call_args = (args[0], _tap(args[1], received), *args[2:])
+        except Exception:
+            _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
+            check, call_args, call_kwargs = None, args, kwargs
+    if settings is None or check is None:
         return wrapped(*args, **kwargs)
-    tapped = ("response" in kwargs or len(args) > 1) and _may_rewrite(instance, callback)
-    check = _StreamCheck(tapped=tapped)
-    received = check.received
-    if received is not None and "response" in kwargs:
-        kwargs = {**kwargs, "response": _tap(kwargs["response"], received)}
-    elif received is not None:
-        args = (args[0], _tap(args[1], received), *args[2:])
-    layer = wrapped(*args, **kwargs)
+    layer = wrapped(*call_args, **call_kwargs)
     return _checked_stream(settings, callback, layer, check, context.get_current())
 
 
@@ -476,19 +538,25 @@ def _stream_layer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     :func:`_unified_stream_hook` (one overriding ``async_post_call_streaming_iterator_hook``)
     gets its span here: passed, or blocked by what it raises."""
     settings = _settings
-    callback = _argument(args, kwargs, 0, "callback")
-    layer = _argument(args, kwargs, 1, "gen")
-    module = sys.modules.get(_GUARDRAIL_MODULE)
-    guardrail_class = getattr(module, "CustomGuardrail", None)
-    if (
-        settings is None
-        or layer is None
-        or _is_checked(layer)
-        or guardrail_class is None
-        or not isinstance(callback, guardrail_class)
-    ):
+    callback = layer = check = None
+    if settings is not None:
+        try:
+            callback = _argument(args, kwargs, 0, "callback")
+            layer = _argument(args, kwargs, 1, "gen")
+            module = sys.modules.get(_GUARDRAIL_MODULE)
+            guardrail_class = getattr(module, "CustomGuardrail", None)
+            if (
+                layer is not None
+                and not _is_checked(layer)
+                and guardrail_class is not None
+                and isinstance(callback, guardrail_class)
+            ):
+                check = _StreamCheck(tapped=False)
+        except Exception:
+            _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
+            check = None
+    if settings is None or check is None:
         return wrapped(*args, **kwargs)
-    check = _StreamCheck(tapped=False)
     return wrapped(
         callback, _checked_stream(settings, callback, layer, check, context.get_current())
     )
@@ -498,11 +566,14 @@ def _note_stream_block(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> A
     """``UnifiedLLMGuardrails.handle_streaming_block(exc, ...)`` /
     ``emit_streaming_http_error(exc, ...)``: litellm ends a streamed answer with a block
     message or an in-stream error instead of raising ``exc``; the check running is told."""
-    check = _stream_check.get()
-    if check is not None and check.block is None:
-        error = _argument(args, kwargs, 0, "exc")
-        if isinstance(error, BaseException):
-            check.block = error
+    try:
+        check = _stream_check.get()
+        if check is not None and check.block is None:
+            error = _argument(args, kwargs, 0, "exc")
+            if isinstance(error, BaseException):
+                check.block = error
+    except Exception:
+        _logger.debug("litellm instrumentation: a streamed block not noted", exc_info=True)
     return wrapped(*args, **kwargs)
 
 
@@ -525,10 +596,6 @@ def _end_failed(span: Span, settings: _Settings, outcome: str, error: Any, fallb
         _fail(span, fallback, None, settings)
 
 
-_Texts = Callable[[Any], tuple[str, ...]]
-"""Reads the texts a guardrail checks, before (given ``None``) or after it (given its result)."""
-
-
 def _step_texts(mode: Any, data: Any) -> _Texts:
     """What a pipeline step checks: the request, or (post-call) the response in ``data``."""
     if mode == "post_call":
@@ -537,42 +604,28 @@ def _step_texts(mode: Any, data: Any) -> _Texts:
     return lambda changed: request_texts({**data, **(changed or {})})
 
 
-async def _pipeline_span(
-    wrapped: Any,
-    args: Any,
-    kwargs: Any,
-    start: Callable[[_Settings, Any], Span],
-    end: Callable[[Span, _Settings, Any, tuple[str, ...] | None, _Texts | None], None],
-) -> Any:
-    """Await a ``PipelineExecutor`` function ``(..., mode, data, ...)`` in the span
-    ``start(settings, mode)`` gives; ``end`` reads its result."""
-    settings = _settings
-    if settings is None:
-        return await wrapped(*args, **kwargs)
-    span = texts = before = None
+def _piped_texts(mode: Any, data: Any) -> tuple[tuple[str, ...] | None, _Texts | None]:
+    """What a ``PipelineExecutor`` function's guardrails check before they run, and how to
+    read it after."""
+    if not isinstance(data, Mapping):
+        return None, None
+    texts = _step_texts(mode, data)
+    return texts(None), texts
+
+
+def _open_piped(
+    start: Callable[[_Settings, Any, Any, Any], Span], settings: _Settings, args: Any, kwargs: Any
+) -> _Opened:
+    """A ``PipelineExecutor`` function ``(..., mode, data, ...)``: the span
+    ``start(settings, mode, args, kwargs)`` starts, and what its guardrails check."""
+    mode = _argument(args, kwargs, 1, "mode")
+    span = start(settings, mode, args, kwargs)
+    before = texts = None
     try:
-        mode = _argument(args, kwargs, 1, "mode")
-        data = _argument(args, kwargs, 2, "data")
-        span = start(settings, mode)
-        if isinstance(data, Mapping):
-            texts = _step_texts(mode, data)
-            before = texts(None)
+        before, texts = _piped_texts(mode, _argument(args, kwargs, 2, "data"))
     except Exception:
-        _logger.debug("litellm instrumentation: no guardrail pipeline span", exc_info=True)
-    try:
-        result = await _run_in(span, lambda: wrapped(*args, **kwargs))
-    except BaseException as error:
-        if span is not None:
-            _end_guardrail(span, settings, None, None, error=error)
-        raise
-    if span is not None:
-        try:
-            end(span, settings, result, before, texts)
-        except Exception:
-            _logger.debug("litellm instrumentation: guardrail pipeline span", exc_info=True)
-            if span.is_recording():
-                span.end()
-    return result
+        _logger.debug("litellm instrumentation: no guardrail text", exc_info=True)
+    return span, before, texts
 
 
 def _end_step(
@@ -587,15 +640,11 @@ def _end_step(
         span.end()
 
 
-async def _pipeline_step(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+def _start_step(settings: _Settings, mode: Any, args: Any, kwargs: Any) -> Span:
     """``PipelineExecutor._run_step(step, mode, data, ...)``: one step's guardrail, in a
     ``guardrail {name}`` span; the step returns its outcome instead of raising."""
     step = _argument(args, kwargs, 0, "step")
-
-    def start(settings: _Settings, mode: Any) -> Span:
-        return _start_named(settings, getattr(step, "guardrail", None), mode)
-
-    return await _pipeline_span(wrapped, args, kwargs, start, _end_step)
+    return _start_named(settings, getattr(step, "guardrail", None), mode)
 
 
 def _end_pipeline(
@@ -610,25 +659,25 @@ def _end_pipeline(
     span.end()
 
 
-async def _pipeline(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+def _start_pipeline(settings: _Settings, mode: Any, args: Any, kwargs: Any) -> Span:
     """``PipelineExecutor.execute_steps(steps, mode, data, user_api_key_dict, call_type,
     policy_name, ...)``: one policy's pipeline, in a ``guardrail pipeline {policy}`` span over
     its steps' spans. Its outcome is the pipeline's decision: ``allow`` is ``passed``, or
     ``modified`` when it hands on a changed text; ``block`` and ``modify_response`` are
     ``blocked``."""
     policy = str(_argument(args, kwargs, 5, "policy_name"))
+    return settings.tracer.start_span(
+        f"guardrail pipeline {policy}",
+        kind=SpanKind.INTERNAL,
+        attributes={
+            attrs.LITELLM_GUARDRAIL_POLICY: policy,
+            attrs.LITELLM_GUARDRAIL_MODE: str(getattr(mode, "value", mode)),
+        },
+    )
 
-    def start(settings: _Settings, mode: Any) -> Span:
-        return settings.tracer.start_span(
-            f"guardrail pipeline {policy}",
-            kind=SpanKind.INTERNAL,
-            attributes={
-                attrs.LITELLM_GUARDRAIL_POLICY: policy,
-                attrs.LITELLM_GUARDRAIL_MODE: str(getattr(mode, "value", mode)),
-            },
-        )
 
-    return await _pipeline_span(wrapped, args, kwargs, start, _end_pipeline)
+_pipeline_step = _spanned(partial(_open_piped, _start_step), _end_step)
+_pipeline = _spanned(partial(_open_piped, _start_pipeline), _end_pipeline)
 
 
 async def _timed(attribute: str, wrapped: Any, args: Any, kwargs: Any) -> Any:
@@ -661,20 +710,23 @@ def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable
                 span = settings.tracer.start_span(name, kind=SpanKind.INTERNAL)
             except Exception:
                 _logger.debug("litellm instrumentation: no %s span", name, exc_info=True)
+        if span is None:
+            return await wrapped(*args, **kwargs)
         try:
-            result = await _run_in(span, lambda: wrapped(*args, **kwargs))
+            with use_span(
+                span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                result = await wrapped(*args, **kwargs)
         except BaseException as error:
-            if span is not None:
-                try:
-                    # An auth error's message can carry part of the key: never recorded.
-                    description = str(error) if describe_errors else None
-                    _fail(span, fq_exception_type(error), description, settings)
-                    span.end()
-                except Exception:
-                    _logger.debug("litellm instrumentation: %s span", name, exc_info=True)
-            raise
-        if span is not None:
+            try:
+                # An auth error's message can carry part of the key: never recorded.
+                description = str(error) if describe_errors else None
+                _fail(span, fq_exception_type(error), description, settings)
+            except Exception:
+                _logger.debug("litellm instrumentation: %s span", name, exc_info=True)
             span.end()
+            raise
+        span.end()
         return result
 
     return phase

@@ -10,7 +10,8 @@ made of guarded steps, which is what the suite checks.
 
 ``raising(step)`` makes a step raise :class:`InjectedFault` on every call, whatever
 object holds it (module function, method, property, closure, dataclass-generated
-``__init__``), by swapping the code of every function object running that code.
+``__init__``), by swapping the code of every function object running that code, and, for
+a closure a function of ours makes on each call, the code that function makes it from.
 """
 
 from __future__ import annotations
@@ -150,6 +151,42 @@ def _raising_code(step: Step) -> CodeType:
     return code
 
 
+def _nests(code: CodeType, inner: CodeType) -> bool:
+    return any(
+        const is inner or (isinstance(const, CodeType) and _nests(const, inner))
+        for const in code.co_consts
+    )
+
+
+def _nesting(code: CodeType, inner: CodeType, replacement: CodeType) -> CodeType:
+    """``code`` with ``inner``, wherever it is nested in it, replaced by ``replacement``."""
+    consts = tuple(
+        replacement
+        if const is inner
+        else _nesting(const, inner, replacement)
+        if isinstance(const, CodeType) and _nests(const, inner)
+        else const
+        for const in code.co_consts
+    )
+    return code.replace(co_consts=consts)
+
+
+def _makers(code: CodeType) -> list[FunctionType]:
+    """Functions of ours that make a function running ``code`` each time they run (a
+    closure made per call: none may exist when the fault is injected)."""
+    found: dict[int, FunctionType] = {}
+    for name, module in list(sys.modules.items()):
+        if name != PACKAGE and not name.startswith(PACKAGE + "."):
+            continue
+        for value in list(vars(module).values()):
+            members = vars(value).values() if isinstance(value, type) else (value,)
+            for member in members:
+                function = getattr(member, "__func__", member)  # static and class methods
+                if isinstance(function, FunctionType) and _nests(function.__code__, code):
+                    found[id(function)] = function
+    return list(found.values())
+
+
 @dataclass
 class Injection:
     step: Step
@@ -169,15 +206,21 @@ def fire(name: str) -> None:
 def raising(step: Step) -> Iterator[Injection]:
     """Make ``step`` raise on every call inside the block."""
     functions = _functions(step.code)
-    assert functions, f"no function runs {step.name}"
+    makers = _makers(step.code)
+    assert functions or makers, f"no function runs {step.name}"
     injection = _ACTIVE[step.name] = Injection(step)
     replacement = _raising_code(step)
+    made_from = [(maker, maker.__code__) for maker in makers]
     clear_caches()
     for function in functions:
         function.__code__ = replacement
+    for maker, code in made_from:
+        maker.__code__ = _nesting(code, step.code, replacement)
     try:
         yield injection
     finally:
         for function in functions:
             function.__code__ = step.code
+        for maker, code in made_from:
+            maker.__code__ = code
         del _ACTIVE[step.name]
