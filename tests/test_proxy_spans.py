@@ -301,9 +301,12 @@ def test_a_failed_phase_is_timed_too(
     assert telemetry.only("request").attributes["litellm.proxy.pre_call.duration"] > 0
 
 
-def route_under_a_request_span(telemetry: Any, llm: Any, *, fallback: bool = False) -> None:
+def route_under_a_request_span(
+    telemetry: Any, llm: Any, *, fallback: bool = False, proxied: bool = True
+) -> None:
     """A Router call (the fake OpenAI server behind it) under a ``request`` span, as the
-    proxy calls it under its server span; ``fallback``: its first deployment fails."""
+    proxy calls it under its server span, after its pre-call hooks (``proxied``: else the
+    Router call alone); ``fallback``: its first deployment fails."""
     model_list = [deployment(llm, "fast", "openai/gpt-4o-mini", "dep-1")]
     if fallback:
         model_list = [deployment(llm, "fast", "openai/gpt-4o-mini-error-429", "dep-bad")]
@@ -313,9 +316,15 @@ def route_under_a_request_span(telemetry: Any, llm: Any, *, fallback: bool = Fal
     )
     tracer = telemetry.tracer_provider.get_tracer("test")
 
+    proxy_logging = utils.ProxyLogging(user_api_key_cache=DualCache())
+    messages = [{"role": "user", "content": "hi"}]
+
     async def request() -> None:
         with tracer.start_as_current_span("request"):
-            await router.acompletion(model="fast", messages=[{"role": "user", "content": "hi"}])
+            if proxied:
+                data = {"model": "fast", "messages": messages}
+                await proxy_logging.pre_call_hook(UserAPIKeyAuth(), data, "completion")
+            await router.acompletion(model="fast", messages=messages)
 
     asyncio.run(request())
 
@@ -331,7 +340,7 @@ def test_in_the_proxy_the_routers_facts_go_onto_the_request_span(
     assert telemetry.only("chat ").parent.span_id == request.context.span_id
     assert telemetry.only("chat ").attributes["litellm.model_id"] == "dep-1"
     # one attempt: the group only (the deployment and its id are on the chat span)
-    assert {k: v for k, v in request.attributes.items() if k.startswith("litellm.")} == {
+    assert {k: v for k, v in request.attributes.items() if k.startswith("litellm.router")} == {
         "litellm.router.model_group": "fast"
     }
 
@@ -346,7 +355,7 @@ def test_in_the_proxy_a_fallback_shows_on_the_request_span(
     attempts = telemetry.finished("chat ")
     assert len(attempts) == 2
     assert {a.parent.span_id for a in attempts} == {request.context.span_id}
-    assert {k: v for k, v in request.attributes.items() if k.startswith("litellm.")} == {
+    assert {k: v for k, v in request.attributes.items() if k.startswith("litellm.router")} == {
         "litellm.router.model_group": "fast",
         "litellm.router.final_model_group": "backup",
         "litellm.router.attempts": 2,
@@ -357,13 +366,14 @@ def test_in_the_proxy_a_fallback_shows_on_the_request_span(
 
 
 @pytest.mark.parametrize("proxy", [True, False], ids=["proxy-phase-spans", "sdk"])
-def test_a_router_span_with_phase_spans_or_outside_the_proxy(
+def test_a_router_span_with_phase_spans_or_outside_a_proxied_request(
     instrument: Any, telemetry: Any, llm: Any, proxy: bool
 ) -> None:
     instrument(proxy_phase_spans=proxy)
-    if proxy:
-        _proxy_spans._wrap(types.ModuleType("proxy_server"))
-    route_under_a_request_span(telemetry, llm)
+    # the proxy's functions wrapped, as when its server module is merely imported (litellm's
+    # own ``otel`` callback imports it in SDK apps): not a proxied request by itself
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    route_under_a_request_span(telemetry, llm, proxied=proxy)
     router = telemetry.only("router fast")
     assert router.parent.span_id == telemetry.only("request").context.span_id
     assert telemetry.only("chat ").parent.span_id == router.context.span_id

@@ -680,20 +680,10 @@ _pipeline_step = _spanned(partial(_open_piped, _start_step), _end_step)
 _pipeline = _spanned(partial(_open_piped, _start_pipeline), _end_pipeline)
 
 
-async def _timed(attribute: str, wrapped: Any, args: Any, kwargs: Any) -> Any:
-    """Await ``wrapped``; its duration in seconds becomes ``attribute`` of the current span
-    (the request's server span), also when it raises."""
-    span = get_current_span()
-    if not span.is_recording():
-        return await wrapped(*args, **kwargs)
-    started = time.perf_counter()
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        try:
-            span.set_attribute(attribute, time.perf_counter() - started)
-        except Exception:
-            _logger.debug("litellm instrumentation: no %s", attribute, exc_info=True)
+_in_proxy_request: ContextVar[bool] = ContextVar("litellm_in_proxy_request", default=False)
+"""Set (and left set) by the key check and the hook phases, which run in the proxied
+request's own task before its model call: that call then knows it serves a proxy request.
+Each request runs in a task of its own, so the mark ends with the request."""
 
 
 def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable[..., Any]:
@@ -702,8 +692,21 @@ def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable
 
     async def phase(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         settings = _settings
+        _in_proxy_request.set(True)
         if settings is not None and not settings.phase_spans:
-            return await _timed(attribute, wrapped, args, kwargs)
+            # timed on the current span (the request's server span), also when it raises;
+            # inline, not in a helper of ours that awaits litellm's function
+            server = get_current_span()
+            if not server.is_recording():
+                return await wrapped(*args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return await wrapped(*args, **kwargs)
+            finally:
+                try:
+                    server.set_attribute(attribute, time.perf_counter() - started)
+                except Exception:
+                    _logger.debug("litellm instrumentation: no %s", attribute, exc_info=True)
         span = None
         if settings is not None:
             try:
@@ -789,11 +792,12 @@ def _wrap(server: ModuleType) -> None:
 
 
 def router_spans() -> bool:
-    """Whether a ``litellm.Router`` call gets a span of its own: always, except in a proxy
-    worker (its functions wrapped) without phase spans, where the request's server span
-    takes the Router's facts."""
+    """Whether a ``litellm.Router`` call gets a span of its own: always, except when it
+    serves a proxied request (its key check or pre-call hooks ran in this task) without
+    phase spans, where the request's server span takes the Router's facts. Merely importing
+    litellm's proxy server (litellm's own ``otel`` callback does) changes nothing."""
     settings = _settings
-    return settings is None or settings.phase_spans or not _originals
+    return settings is None or settings.phase_spans or not _in_proxy_request.get()
 
 
 def enable(
