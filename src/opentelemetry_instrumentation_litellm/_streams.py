@@ -220,6 +220,27 @@ class StreamState(Protocol):
     ) -> None: ...
 
 
+class UnreadStreamState:
+    """A stream whose chunks no one would record (sampled out, metric points dropped): none
+    is read. Stream-end bookkeeping stays util-genai's (the span ends exactly once)."""
+
+    __slots__ = ()
+
+    complete = False
+    """Unknown: a stream closed early ends as a failure, one read to the end as a success."""
+
+    def add(self, chunk: Any) -> None:
+        pass
+
+    def apply(
+        self, invocation: Any, stream: Any, policy: ContentPolicy, error: BaseException | None
+    ) -> None:
+        pass
+
+
+UNREAD = UnreadStreamState()
+
+
 _RESPONSES_FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 
 
