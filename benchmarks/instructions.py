@@ -86,6 +86,13 @@ CONFIGS = (
     Config("API only", "API only (no SDK providers)", "ours", traces="api"),
     Config("stream: uninstrumented", "stream: uninstrumented", "none", stream=True),
     Config("stream", "stream, 210 characters, per stream", "ours", stream=True),
+    Config(
+        "stream: sampled out",
+        "stream, sampled out (ParentBased(always_off)), per stream",
+        "ours",
+        traces="sampled_out",
+        stream=True,
+    ),
     Config("openllmetry traces", "traces, content off", "openllmetry"),
     Config("openllmetry traces+metrics", "traces + SDK MeterProvider", "openllmetry", metrics=True),
     Config("openllmetry content", "traces, content on", "openllmetry", content=True),

@@ -224,3 +224,30 @@ def test_sampled_out_call_reads_no_response_when_metrics_are_dropped(
     litellm.completion(model="gpt-4o-mini", messages=MESSAGES, mock_response="hello")
     assert read, "a recorded span reads the response"
     assert telemetry.only().attributes["gen_ai.response.model"] == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize("dropped", [True, False])
+def test_sampled_out_stream_reads_no_chunk_when_metrics_are_dropped(
+    instrument, telemetry, monkeypatch, dropped
+):
+    """A sampled-out stream whose metric points are dropped is not read; one whose metrics
+    are kept is (its response model and usage go on the metrics)."""
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    from opentelemetry_instrumentation_litellm import _streams
+
+    read = []
+    add = _streams.ChatStreamState.add
+    monkeypatch.setattr(_streams.ChatStreamState, "add", lambda s, c: read.append(c) or add(s, c))
+    meter_provider = NoOpMeterProvider() if dropped else telemetry.meter_provider
+    instrument(tracer_provider=_sampled_out(), meter_provider=meter_provider)
+    stream = litellm.completion(
+        model="gpt-4o-mini", messages=MESSAGES, mock_response="hello there", stream=True
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "hello there"
+    assert stream._self_finalized
+    assert (read == []) is dropped
+    if not dropped:
+        (duration,) = telemetry.histogram_points("gen_ai.client.operation.duration")
+        assert duration.attributes["gen_ai.response.model"] == "gpt-4o-mini"

@@ -28,6 +28,18 @@ def finish_reason(value: Any) -> str | None:
     return _FINISH_REASONS.get(value, value)
 
 
+_CLASS_HAS: dict[tuple[type, str], bool] = {}
+"""Whether a pydantic model class has an attribute (a property, say) of a name: asked once per
+class and name, as ``hasattr`` on pydantic's metaclass raises and catches an AttributeError."""
+
+
+def _class_has(kind: type, key: str) -> bool:
+    known = _CLASS_HAS.get((kind, key))
+    if known is None:
+        known = _CLASS_HAS[(kind, key)] = hasattr(kind, key)
+    return known
+
+
 def field(obj: Any, key: str) -> Any:
     """``obj[key]`` for dicts (litellm returns some responses as dicts), ``obj.key`` otherwise.
 
@@ -35,7 +47,9 @@ def field(obj: Any, key: str) -> Any:
     ``isinstance(obj, dict)`` is a C-level check, unlike ``Mapping``; litellm's pydantic
     models keep fields in ``__dict__`` and extras (a response's ``usage``) in
     ``__pydantic_extra__``, and a plain ``getattr`` of a name not in ``__dict__`` raises and
-    catches an AttributeError before pydantic's ``__getattr__`` looks there.
+    catches an AttributeError before pydantic's ``__getattr__`` looks there. A name in
+    neither (a stream chunk's ``usage``, but on the last chunk) is looked up on the class
+    once per class.
     """
     values = getattr(obj, "__dict__", None)  # models first: a dict has none
     if values is not None:
@@ -45,7 +59,7 @@ def field(obj: Any, key: str) -> Any:
         if extra is not None:
             if key in extra:
                 return extra[key]
-            if not hasattr(type(obj), key):
+            if not _class_has(type(obj), key):
                 return None
     if isinstance(obj, dict):
         return obj.get(key)

@@ -92,11 +92,13 @@ class ChatStreamState:
         return bool(self.choices) and all(c.finish_reason for c in self.choices.values())
 
     def add(self, chunk: Any) -> None:
+        # Per chunk, only what the span records with the current settings: the id and model
+        # until known, usage (one chunk has it), each choice's finish reason and tool-call
+        # names; the text, roles, tool-call ids and arguments only with content capture.
         if self.response_id is None:
             self.response_id = field(chunk, "id")
-        model = field(chunk, "model")
-        if model:
-            self.response_model = model
+        if self.response_model is None:
+            self.response_model = field(chunk, "model") or None
         usage = field(chunk, "usage")
         if usage is not None:
             self.usage = usage
@@ -105,46 +107,54 @@ class ChatStreamState:
             choice = self.choices.get(index)
             if choice is None:
                 choice = self.choices[index] = _Choice()
-            reason = finish_reason(field(delta_choice, "finish_reason"))
+            reason = field(delta_choice, "finish_reason")
             if reason:
-                choice.finish_reason = reason
+                choice.finish_reason = finish_reason(reason) or choice.finish_reason
             delta = field(delta_choice, "delta")
-            if delta is not None:
-                self._add_delta(choice, delta)
-            elif self.capture:  # text_completion streams: choices carry `text`
-                text = field(delta_choice, "text")
-                if text:
-                    choice.text.append(text)
+            if delta is None:
+                if self.capture:  # text_completion streams: choices carry `text`
+                    text = field(delta_choice, "text")
+                    if text:
+                        choice.text.append(text)
+                continue
+            tool_deltas = field(delta, "tool_calls")
+            if tool_deltas:
+                self._add_tool_calls(choice, tool_deltas)
+            if self.capture:
+                self._add_content(choice, delta)
 
-    def _add_delta(self, choice: _Choice, delta: Any) -> None:
-        role = field(delta, "role")
-        if role:
-            choice.role = role
-        for position, tool_delta in enumerate(field(delta, "tool_calls") or ()):
+    def _add_tool_calls(self, choice: _Choice, tool_deltas: Any) -> None:
+        for position, tool_delta in enumerate(tool_deltas):
             index = get(tool_delta, "index")
             if not isinstance(index, int):
                 index = position
             call = choice.tool_calls.get(index)
             if call is None:
                 call = choice.tool_calls[index] = _ToolCall()
-            call_id = get(tool_delta, "id")
-            if call_id:
-                call.id = call_id
+            if call.name is not None and not self.capture:
+                continue  # the name is known; ids and arguments go with the content only
             function = get(tool_delta, "function")
-            name = get(function, "name")
-            if name and not call.name:
-                call.name = name
+            if call.name is None:
+                call.name = get(function, "name") or None
             if self.capture:
+                call_id = get(tool_delta, "id")
+                if call_id:
+                    call.id = call_id
                 arguments = get(function, "arguments")
                 if arguments:
                     call.arguments.append(arguments)
-        if self.capture:
-            content = field(delta, "content")
-            if content:
-                choice.text.append(content)
-            reasoning = field(delta, "reasoning_content")
-            if reasoning:
-                choice.reasoning.append(reasoning)
+
+    @staticmethod
+    def _add_content(choice: _Choice, delta: Any) -> None:
+        role = field(delta, "role")
+        if role:
+            choice.role = role
+        content = field(delta, "content")
+        if content:
+            choice.text.append(content)
+        reasoning = field(delta, "reasoning_content")
+        if reasoning:
+            choice.reasoning.append(reasoning)
 
     def apply(
         self,
@@ -208,6 +218,27 @@ class StreamState(Protocol):
     def apply(
         self, invocation: Any, stream: Any, policy: ContentPolicy, error: BaseException | None
     ) -> None: ...
+
+
+class UnreadStreamState:
+    """A stream whose chunks no one would record (sampled out, metric points dropped): none
+    is read. Stream-end bookkeeping stays util-genai's (the span ends exactly once)."""
+
+    __slots__ = ()
+
+    complete = False
+    """Unknown: a stream closed early ends as a failure, one read to the end as a success."""
+
+    def add(self, chunk: Any) -> None:
+        pass
+
+    def apply(
+        self, invocation: Any, stream: Any, policy: ContentPolicy, error: BaseException | None
+    ) -> None:
+        pass
+
+
+UNREAD = UnreadStreamState()
 
 
 _RESPONSES_FINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")

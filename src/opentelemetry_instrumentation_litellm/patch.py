@@ -30,7 +30,11 @@ from opentelemetry_instrumentation_litellm._request import (
     target,
 )
 from opentelemetry_instrumentation_litellm._router import current_router_call
-from opentelemetry_instrumentation_litellm._streams import AsyncTracedStream, SyncTracedStream
+from opentelemetry_instrumentation_litellm._streams import (
+    UNREAD,
+    AsyncTracedStream,
+    SyncTracedStream,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -128,11 +132,15 @@ def make_wrapper(
     def finish(invocation: Any, result: Any) -> Any:
         """A traced stream that ends the span itself, or ``result`` with its facts recorded
         (the caller then ends the span)."""
+        # Sampled out with metric points dropped: no one reads the response's facts.
+        unkept = skip_unkept and not invocation.span.is_recording() and not metrics_kept()
         if operation.stream_state is not None and _is_stream(result):
+            if unkept:  # still wrapped: the span is current while litellm makes a chunk
+                return stream_class(result, invocation, policy, UNREAD)
             state = operation.stream_state(capture)
             return stream_class(result, invocation, policy, state, on_response)
-        if skip_unkept and not invocation.span.is_recording() and not metrics_kept():
-            return result  # sampled out, metrics dropped: no reader of the response's facts
+        if unkept:
+            return result
         operation.read_response(invocation, result)
         if capture and operation.output_content is not None:
             operation.output_content(invocation, result, policy)
