@@ -378,3 +378,72 @@ def test_a_router_span_with_phase_spans_or_outside_a_proxied_request(
     assert router.parent.span_id == telemetry.only("request").context.span_id
     assert telemetry.only("chat ").parent.span_id == router.context.span_id
     assert "litellm.router.model_group" not in telemetry.only("request").attributes
+
+
+def test_only_the_requests_own_router_call_takes_the_request_span(
+    instrument: Any, telemetry: Any, llm: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A second Router call in the request, and one from a task that outlives the request
+    (litellm's logging callbacks run in a copy of the request's context), get their router
+    span: the first does not lose its facts, the second writes nothing on an ended span."""
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    router = litellm.Router(
+        model_list=[
+            deployment(llm, "fast", "openai/gpt-4o-mini", "dep-1"),
+            deployment(llm, "checker", "openai/gpt-4o-mini", "dep-2"),
+        ],
+        num_retries=0,
+    )
+    tracer = telemetry.tracer_provider.get_tracer("test")
+    proxy_logging = utils.ProxyLogging(user_api_key_cache=DualCache())
+    messages = [{"role": "user", "content": "hi"}]
+
+    async def request() -> None:
+        with tracer.start_as_current_span("request"):
+            data = {"model": "fast", "messages": messages}
+            await proxy_logging.pre_call_hook(UserAPIKeyAuth(), data, "completion")
+            await router.acompletion(model="fast", messages=messages)
+            await router.acompletion(model="checker", messages=messages)
+            later = asyncio.get_running_loop().create_future()
+
+            async def after_the_request() -> None:
+                await later
+                await router.acompletion(model="checker", messages=messages)
+
+            task = asyncio.create_task(after_the_request())
+        later.set_result(None)  # the request span has ended
+        await task
+
+    with caplog.at_level("WARNING"):
+        asyncio.run(request())
+    request_span = telemetry.only("request")
+    assert request_span.attributes["litellm.router.model_group"] == "fast"
+    routers = telemetry.finished("router ")
+    assert [r.name for r in routers] == ["router checker", "router checker"]
+    assert routers[0].parent.span_id == request_span.context.span_id
+    assert not [r for r in caplog.records if "ended span" in r.getMessage()]
+
+
+def test_without_a_recording_request_span_the_router_keeps_its_span(
+    instrument: Any, telemetry: Any, llm: Any
+) -> None:
+    """The proxy traced without a server span (no FastAPI instrumentation, or an excluded
+    route): the Router's facts have nowhere else to go."""
+    instrument()
+    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    router = litellm.Router(
+        model_list=[deployment(llm, "fast", "openai/gpt-4o-mini", "dep-1")], num_retries=0
+    )
+    proxy_logging = utils.ProxyLogging(user_api_key_cache=DualCache())
+    messages = [{"role": "user", "content": "hi"}]
+
+    async def request() -> None:
+        data = {"model": "fast", "messages": messages}
+        await proxy_logging.pre_call_hook(UserAPIKeyAuth(), data, "completion")
+        await router.acompletion(model="fast", messages=messages)
+
+    asyncio.run(request())
+    router_span = telemetry.only("router fast")
+    assert router_span.attributes["litellm.router.model_group"] == "fast"
+    assert telemetry.only("chat ").parent.span_id == router_span.context.span_id

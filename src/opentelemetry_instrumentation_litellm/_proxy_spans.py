@@ -7,7 +7,7 @@ A proxied request's trace gets, besides the HTTP server span and the litellm cal
   (``ProxyLogging.pre_call_hook`` / ``post_call_success_hook``: rate limits, budgets,
   callbacks' hooks and the guardrails of those modes): by default their durations as
   attributes of the span current when they run, the request's server span
-  (``litellm.proxy.auth.duration``, ...), as are the Router's (:func:`router_spans`); with
+  (``litellm.proxy.auth.duration``, ...), as are the Router's (:func:`router_facts_span`); with
   phase spans switched on (:data:`PHASE_SPANS_VARIABLE`, ``instrument(proxy_phase_spans=True)``)
   a span each, ``proxy auth`` / ``proxy pre_call`` / ``proxy post_call`` (and the Router's
   ``router {group}``). Never the key or its hash.
@@ -680,10 +680,28 @@ _pipeline_step = _spanned(partial(_open_piped, _start_step), _end_step)
 _pipeline = _spanned(partial(_open_piped, _start_pipeline), _end_pipeline)
 
 
-_in_proxy_request: ContextVar[bool] = ContextVar("litellm_in_proxy_request", default=False)
-"""Set (and left set) by the key check and the hook phases, which run in the proxied
-request's own task before its model call: that call then knows it serves a proxy request.
-Each request runs in a task of its own, so the mark ends with the request."""
+class _ProxyRequest:
+    """A proxied request as its key check and hook phases saw it: its server span (current
+    when they run), and whether a Router call has put its facts on that span."""
+
+    __slots__ = ("router_facts", "span")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.router_facts = False
+
+
+_proxy_request: ContextVar[_ProxyRequest | None] = ContextVar("litellm_proxy_request", default=None)
+"""Set by the key check and the hook phases (not reset: they run in the request's own task,
+before its model call). Tasks started during the request copy it, and a request task may
+inherit it from an earlier one on the same connection: :func:`router_facts_span` therefore
+also requires its span to be the current span and recording."""
+
+
+def _mark_request(span: Span) -> None:
+    request = _proxy_request.get()
+    if request is None or request.span is not span:
+        _proxy_request.set(_ProxyRequest(span))
 
 
 def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable[..., Any]:
@@ -692,13 +710,16 @@ def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable
 
     async def phase(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         settings = _settings
-        _in_proxy_request.set(True)
         if settings is not None and not settings.phase_spans:
             # timed on the current span (the request's server span), also when it raises;
             # inline, not in a helper of ours that awaits litellm's function
             server = get_current_span()
             if not server.is_recording():
                 return await wrapped(*args, **kwargs)
+            try:
+                _mark_request(server)
+            except Exception:
+                _logger.debug("litellm instrumentation: request not marked", exc_info=True)
             started = time.perf_counter()
             try:
                 return await wrapped(*args, **kwargs)
@@ -719,7 +740,7 @@ def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable
             with use_span(
                 span, end_on_exit=False, record_exception=False, set_status_on_exception=False
             ):
-                result = await wrapped(*args, **kwargs)
+                return await wrapped(*args, **kwargs)
         except BaseException as error:
             try:
                 # An auth error's message can carry part of the key: never recorded.
@@ -727,10 +748,12 @@ def _make_phase(name: str, attribute: str, *, describe_errors: bool) -> Callable
                 _fail(span, fq_exception_type(error), description, settings)
             except Exception:
                 _logger.debug("litellm instrumentation: %s span", name, exc_info=True)
-            span.end()
             raise
-        span.end()
-        return result
+        finally:
+            try:  # a span processor's error stays here, not in the proxy's request
+                span.end()
+            except Exception:
+                _logger.debug("litellm instrumentation: %s span not ended", name, exc_info=True)
 
     return phase
 
@@ -791,13 +814,23 @@ def _wrap(server: ModuleType) -> None:
                 _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
 
 
-def router_spans() -> bool:
-    """Whether a ``litellm.Router`` call gets a span of its own: always, except when it
-    serves a proxied request (its key check or pre-call hooks ran in this task) without
-    phase spans, where the request's server span takes the Router's facts. Merely importing
-    litellm's proxy server (litellm's own ``otel`` callback does) changes nothing."""
+def router_facts_span() -> Span | None:
+    """The span a ``litellm.Router`` call puts its facts on instead of a span of its own, or
+    ``None`` (a router span): without phase spans, the server span of the proxied request
+    the call serves (its key check or hook phases ran in this task), for the request's first
+    Router call made directly under it while it records. Other Router calls (a guardrail's,
+    under its guardrail span; a second one in the request; one from a task outliving the
+    request) get their router span. Merely importing litellm's proxy server (litellm's own
+    ``otel`` callback does) changes nothing."""
     settings = _settings
-    return settings is None or settings.phase_spans or not _in_proxy_request.get()
+    request = _proxy_request.get()
+    if settings is None or settings.phase_spans or request is None or request.router_facts:
+        return None
+    span = get_current_span()
+    if span is not request.span or not span.is_recording():
+        return None
+    request.router_facts = True
+    return span
 
 
 def enable(

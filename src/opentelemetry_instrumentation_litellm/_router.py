@@ -5,9 +5,9 @@ makes to one deployment, traced as usual (with that deployment's provider, model
 and server). The router span around them records the model group requested, the
 deployment finally used, and how many retries and fallbacks it took.
 
-In a LiteLLM Proxy worker the request already has its span, the server span: there,
-unless the proxy's phase spans are switched on, those facts go onto it (the span current
-when the Router is called) and the Router gets no span of its own (``spans()`` says which).
+A proxied LiteLLM Proxy request already has its span, the server span: there, unless the
+proxy's phase spans are switched on, the request's Router call puts those facts onto it and
+gets no span of its own (``facts_span()`` gives that span, or ``None``).
 """
 
 from __future__ import annotations
@@ -108,11 +108,11 @@ def _record(span: Span, router_call: RouterCall, error: BaseException | None) ->
         span.set_status(Status(StatusCode.ERROR, str(error)))
 
 
-def _start_facts(args: tuple[Any, ...], kwargs: Mapping[str, Any]):
-    """Without a router span: the current span (the proxy's server span), what tracks the
-    attempts, and the token that made it current."""
+def _start_facts(span: Span, args: tuple[Any, ...], kwargs: Mapping[str, Any]):
+    """Without a router span: ``span`` (the proxy's server span), what tracks the attempts,
+    and the token that made it current."""
     router_call = RouterCall(_group(args, kwargs))
-    return trace.get_current_span(), router_call, _CURRENT.set(router_call)
+    return span, router_call, _CURRENT.set(router_call)
 
 
 def _end_facts(span: Span, router_call: RouterCall, token: Any) -> None:
@@ -132,15 +132,15 @@ def _end_facts(span: Span, router_call: RouterCall, token: Any) -> None:
         _logger.debug("litellm instrumentation: could not record the router's facts", exc_info=True)
 
 
-def _always() -> bool:
-    return True
+def _no_facts_span() -> Span | None:
+    return None
 
 
 def make_router_wrapper(
-    tracer: Tracer, is_async: bool, spans: Callable[[], bool] = _always
+    tracer: Tracer, is_async: bool, facts_span: Callable[[], Span | None] = _no_facts_span
 ) -> Callable[..., Any]:
-    """A wrapt wrapper for a ``litellm.Router`` method; ``spans()``: whether a call gets a
-    router span, or (false) its facts go onto the current span.
+    """A wrapt wrapper for a ``litellm.Router`` method; ``facts_span()``: the span a call's
+    facts go onto instead of a router span, or ``None`` (a router span).
 
     The wrappers are the boundary between the user's call and our code: every step of ours
     they run is guarded, and the span's context is restored and the span ended in a
@@ -153,7 +153,8 @@ def make_router_wrapper(
             if _CURRENT.get() is not None:  # the Router calling itself (fallbacks)
                 return await wrapped(*args, **kwargs)
             try:
-                facts = None if spans() else _start_facts(args, kwargs)
+                request_span = facts_span()
+                facts = None if request_span is None else _start_facts(request_span, args, kwargs)
                 if facts is None:
                     span, router_call = _start(tracer, args, kwargs)
             except Exception:
@@ -192,7 +193,8 @@ def make_router_wrapper(
         if _CURRENT.get() is not None:  # the Router calling itself (fallbacks): one router span
             return wrapped(*args, **kwargs)
         try:
-            facts = None if spans() else _start_facts(args, kwargs)
+            request_span = facts_span()
+            facts = None if request_span is None else _start_facts(request_span, args, kwargs)
             if facts is None:
                 span, router_call = _start(tracer, args, kwargs)
         except Exception:

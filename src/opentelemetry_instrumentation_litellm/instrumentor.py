@@ -165,7 +165,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         router = importlib.import_module("litellm").Router
         for name, is_async in ROUTER_METHODS:
             if hasattr(router, name):
-                wrapper = make_router_wrapper(tracer, is_async, _proxy_spans.router_spans)
+                wrapper = make_router_wrapper(tracer, is_async, _proxy_spans.router_facts_span)
                 wrap_function_wrapper(router, name, wrapper)
         # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
         providers = ("tracer_provider", "meter_provider", "logger_provider")
