@@ -88,48 +88,42 @@ def _group(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str | None:
     return model if isinstance(model, str) else None
 
 
-def _start(tracer: Tracer, args: tuple[Any, ...], kwargs: Mapping[str, Any]):
-    """The router span and what tracks its attempts (built first: nothing is left open if
-    that fails)."""
-    group = _group(args, kwargs)
-    router_call = RouterCall(group)
+def _start(tracer: Tracer, facts_span: Callable[[], Span | None], args: Any, kwargs: Any):
+    """What tracks the call's attempts, and the span its facts go onto: the request's span
+    ``facts_span()`` gives (``True``: no span of its own), or a new router span (``False``;
+    started after the tracker is built, so nothing is left open if that fails)."""
+    router_call = RouterCall(_group(args, kwargs))
+    request_span = facts_span()
+    if request_span is not None:
+        return router_call, request_span, True
+    group = router_call.model_group
     span = tracer.start_span(
         f"router {group}" if group else "router",
         kind=SpanKind.INTERNAL,
         attributes={attrs.LITELLM_ROUTER_MODEL_GROUP: group} if group else None,
     )
-    return span, router_call
+    return router_call, span, False
 
 
-def _record(span: Span, router_call: RouterCall, error: BaseException | None) -> None:
-    span.set_attributes(router_call.attributes())
-    if error is not None:
-        span.set_attribute(ERROR_TYPE, fq_exception_type(error))
-        span.set_status(Status(StatusCode.ERROR, str(error)))
-
-
-def _start_facts(span: Span, args: tuple[Any, ...], kwargs: Mapping[str, Any]):
-    """Without a router span: ``span`` (the proxy's server span), what tracks the attempts,
-    and the token that made it current."""
-    router_call = RouterCall(_group(args, kwargs))
-    return span, router_call, _CURRENT.set(router_call)
-
-
-def _end_facts(span: Span, router_call: RouterCall, token: Any) -> None:
-    """The Router's facts onto ``span``, the request's: the model group; the attempts,
-    retries, fallbacks and final group only when it made more than one attempt (the
-    deployment and its id are on the attempt's own span). No error status: the span is the
-    request's, and the failed attempt's span carries the error."""
-    try:
-        _CURRENT.reset(token)
-        facts = router_call.attributes() if len(router_call.attempts) > 1 else {}
-        facts.pop(attrs.LITELLM_ROUTER_DEPLOYMENT, None)
-        facts.pop(attrs.LITELLM_MODEL_ID, None)
-        if router_call.model_group:
-            facts[attrs.LITELLM_ROUTER_MODEL_GROUP] = router_call.model_group
-        span.set_attributes(facts)
-    except Exception:
-        _logger.debug("litellm instrumentation: could not record the router's facts", exc_info=True)
+def _record(
+    span: Span, router_call: RouterCall, error: BaseException | None, on_request: bool
+) -> None:
+    """The Router's facts onto its span; or, ``on_request``, onto the request's: the model
+    group, and the attempts, retries, fallbacks and final group only when it made more than
+    one attempt (the deployment and its id are on the attempt's own span), no error status
+    (the span is the request's; the failed attempt's span carries the error)."""
+    if not on_request:
+        span.set_attributes(router_call.attributes())
+        if error is not None:
+            span.set_attribute(ERROR_TYPE, fq_exception_type(error))
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+        return
+    facts = router_call.attributes() if len(router_call.attempts) > 1 else {}
+    facts.pop(attrs.LITELLM_ROUTER_DEPLOYMENT, None)
+    facts.pop(attrs.LITELLM_MODEL_ID, None)
+    if router_call.model_group:
+        facts[attrs.LITELLM_ROUTER_MODEL_GROUP] = router_call.model_group
+    span.set_attributes(facts)
 
 
 def _no_facts_span() -> Span | None:
@@ -153,22 +147,14 @@ def make_router_wrapper(
             if _CURRENT.get() is not None:  # the Router calling itself (fallbacks)
                 return await wrapped(*args, **kwargs)
             try:
-                request_span = facts_span()
-                facts = None if request_span is None else _start_facts(request_span, args, kwargs)
-                if facts is None:
-                    span, router_call = _start(tracer, args, kwargs)
+                router_call, span, on_request = _start(tracer, facts_span, args, kwargs)
             except Exception:
                 _logger.debug(
                     "litellm instrumentation: could not start a router span", exc_info=True
                 )
                 return await wrapped(*args, **kwargs)
-            if facts is not None:
-                try:
-                    return await wrapped(*args, **kwargs)
-                finally:
-                    _end_facts(*facts)
             token = _CURRENT.set(router_call)
-            context_token = context.attach(trace.set_span_in_context(span))
+            context_token = None if on_request else context.attach(trace.set_span_in_context(span))
             error: BaseException | None = None
             try:
                 return await wrapped(*args, **kwargs)
@@ -176,14 +162,16 @@ def make_router_wrapper(
                 error = caught
                 raise
             finally:
-                context.detach(context_token)
+                if context_token is not None:
+                    context.detach(context_token)
                 try:
-                    _record(span, router_call, error)
+                    _record(span, router_call, error, on_request)
                 except Exception:
                     _logger.debug(
                         "litellm instrumentation: could not record a router span", exc_info=True
                     )
-                span.end()
+                if not on_request:
+                    span.end()
                 _CURRENT.reset(token)
                 error = None  # no reference cycle through this frame
 
@@ -193,20 +181,12 @@ def make_router_wrapper(
         if _CURRENT.get() is not None:  # the Router calling itself (fallbacks): one router span
             return wrapped(*args, **kwargs)
         try:
-            request_span = facts_span()
-            facts = None if request_span is None else _start_facts(request_span, args, kwargs)
-            if facts is None:
-                span, router_call = _start(tracer, args, kwargs)
+            router_call, span, on_request = _start(tracer, facts_span, args, kwargs)
         except Exception:
             _logger.debug("litellm instrumentation: could not start a router span", exc_info=True)
             return wrapped(*args, **kwargs)
-        if facts is not None:
-            try:
-                return wrapped(*args, **kwargs)
-            finally:
-                _end_facts(*facts)
         token = _CURRENT.set(router_call)
-        context_token = context.attach(trace.set_span_in_context(span))
+        context_token = None if on_request else context.attach(trace.set_span_in_context(span))
         error: BaseException | None = None
         try:
             return wrapped(*args, **kwargs)
@@ -214,14 +194,16 @@ def make_router_wrapper(
             error = caught
             raise
         finally:
-            context.detach(context_token)
+            if context_token is not None:
+                context.detach(context_token)
             try:
-                _record(span, router_call, error)
+                _record(span, router_call, error, on_request)
             except Exception:
                 _logger.debug(
                     "litellm instrumentation: could not record a router span", exc_info=True
                 )
-            span.end()
+            if not on_request:
+                span.end()
             _CURRENT.reset(token)
             error = None  # no reference cycle through this frame
 
