@@ -18,7 +18,6 @@ because ``openinference-semantic-conventions`` is not a dependency.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Final
 
 from opentelemetry.util.genai.invocation import EmbeddingInvocation
@@ -58,15 +57,6 @@ _PROVIDERS: Final = {
     "x_ai": ("xai", None),
     "deepseek": ("deepseek", None),
 }
-
-_TRUE: Final = ("true", "1", "yes", "on")
-
-
-def enabled(argument: bool | None) -> bool:
-    """The ``instrument()`` argument if given, else the environment variable."""
-    if argument is not None:
-        return bool(argument)
-    return os.environ.get(OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE, "").strip().lower() in _TRUE
 
 
 def _text(message: Any) -> str | None:

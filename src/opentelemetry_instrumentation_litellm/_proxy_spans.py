@@ -42,7 +42,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import sys
 import threading
 import time
@@ -113,14 +112,6 @@ PHASE_SPANS_VARIABLE: Final = "OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS"
 their own instead of attributes of the server span; ``instrument(proxy_phase_spans=...)``
 wins over it. Off by default: four more spans per request cost the proxy about 5% more CPU
 (docs/performance.md)."""
-_TRUE: Final = frozenset({"true", "1", "yes", "on"})
-
-
-def phase_spans_enabled(argument: bool | None) -> bool:
-    """The ``instrument()`` argument if given, else :data:`PHASE_SPANS_VARIABLE`."""
-    if argument is not None:
-        return bool(argument)
-    return os.environ.get(PHASE_SPANS_VARIABLE, "").strip().lower() in _TRUE
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,17 @@ def _capture_mode(value: ContentCapturingMode | str | bool) -> ContentCapturingM
         ) from None
 
 
+_TRUE = frozenset({"true", "1", "yes", "on"})
+
+
+def _switch(argument: bool | None, variable: str) -> bool:
+    """An on/off option of ``instrument()``: the argument if given, else the environment
+    variable (``true``, ``1``, ``yes`` or ``on``; anything else or unset: off)."""
+    if argument is not None:
+        return bool(argument)
+    return os.environ.get(variable, "").strip().lower() in _TRUE
+
+
 def _max_length(value: int | None) -> int | None:
     if value is not None:
         return value
@@ -143,7 +154,10 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         metrics_kept = MetricsKept(kwargs.get("meter_provider"))
         extras = CallExtras(
             CostMetric(_SCOPE_NAME, __version__, kwargs.get("meter_provider"), metrics_kept),
-            openinference=_openinference.enabled(kwargs.get("openinference")),
+            openinference=_switch(
+                kwargs.get("openinference"),
+                _openinference.OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE,
+            ),
             span_content=span_content,
         )
         needed = telemetry_check(
@@ -174,7 +188,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         _proxy_spans.enable(
             tracer,
             handler.should_capture_content,
-            phase_spans=_proxy_spans.phase_spans_enabled(kwargs.get("proxy_phase_spans")),
+            phase_spans=_switch(kwargs.get("proxy_phase_spans"), _proxy_spans.PHASE_SPANS_VARIABLE),
         )
 
     def _uninstrument(self, **kwargs: Any) -> None:
