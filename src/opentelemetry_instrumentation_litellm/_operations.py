@@ -1,8 +1,10 @@
 """What each kind of litellm call is: its operation name and how to read it.
 
 One ``Operation`` per kind of call binds the readers of ``_request``, ``_response``,
-``_messages`` and ``_streams`` together; ``_entrypoints`` says which litellm
-functions are which operation.
+``_messages`` and ``_streams`` together, and says which util-genai invocation it starts
+(inference, embedding, retrieval); ``_entrypoints`` says which litellm functions are
+which operation. A new kind of call is one ``Operation`` here (with its readers) and
+its lines in ``_entrypoints``: the wrapper in ``patch`` is the same for every kind.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry_instrumentation_litellm import _google_genai as google_genai
 from opentelemetry_instrumentation_litellm import _messages as messages
 from opentelemetry_instrumentation_litellm import _request as request
 from opentelemetry_instrumentation_litellm import _response as response
+from opentelemetry_instrumentation_litellm import _retrieval as retrieval
+from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
 from opentelemetry_instrumentation_litellm._response import field, finish_reason
 from opentelemetry_instrumentation_litellm._streams import (
@@ -21,9 +26,33 @@ from opentelemetry_instrumentation_litellm._streams import (
     ChatStreamState,
     ResponsesStreamState,
 )
+from opentelemetry_instrumentation_litellm._upstream import GenAiOperationNameValues as _Op
 
 Reader = Callable[[Any, Any], None]
 ContentReader = Callable[[Any, Any, ContentPolicy], None]
+Starter = Callable[[Any, str, Mapping[str, Any]], Any]
+"""``(handler, operation name, call arguments) -> started util-genai invocation``."""
+
+
+def start_inference(handler: Any, name: str, call: Mapping[str, Any]) -> Any:
+    """An inference invocation (``chat``, ``text_completion``, ``generate_content``, ours)."""
+    provider, model, address, port = request.target(call)
+    return handler.inference(
+        provider,
+        request_model=model,
+        server_address=address,
+        server_port=port,
+        operation_name=name,
+        conversation_id=request.session_id(call),
+    )
+
+
+def start_embedding(handler: Any, name: str, call: Mapping[str, Any]) -> Any:
+    """An embedding invocation (operation ``embeddings``, set by util-genai)."""
+    provider, model, address, port = request.target(call)
+    return handler.embedding(
+        provider, request_model=model, server_address=address, server_port=port
+    )
 
 
 @dataclass(frozen=True)
@@ -36,8 +65,8 @@ class Operation:
     output_content: ContentReader | None = None
     stream_state: Callable[[bool], Any] | None = None
     """Aggregator for the chunks of a streamed result (given: capture content?)."""
-    embedding: bool = False
-    """An embeddings call (util-genai's embedding invocation) rather than an inference."""
+    start: Starter = start_inference
+    """Which util-genai invocation the call is; it starts the span."""
 
 
 # --- content readers (only called with content capture on) --------------------------------
@@ -151,10 +180,61 @@ def _transcription_output(invocation: Any, result: Any, policy: ContentPolicy) -
     ]
 
 
+def _adapter_input(invocation: Any, call: Mapping[str, Any], policy: ContentPolicy) -> None:
+    """An adapter's input: Anthropic-shaped (``system`` apart, content blocks) or OpenAI's."""
+    _anthropic_input(invocation, call, policy)
+
+
+def _adapter_output(invocation: Any, result: Any, policy: ContentPolicy) -> None:
+    if field(result, "choices") is not None:
+        _chat_output(invocation, result, policy)
+    else:
+        _anthropic_output(invocation, result, policy)
+
+
+def _interactions_input(invocation: Any, call: Mapping[str, Any], policy: ContentPolicy) -> None:
+    value = call.get("input")
+    if isinstance(value, str):
+        invocation.input_messages = messages.text_messages("user", value, policy)
+    invocation.system_instruction = messages.system_instructions(
+        call.get("system_instruction"), policy
+    )
+
+
+def _interactions_output(invocation: Any, result: Any, policy: ContentPolicy) -> None:
+    texts = [
+        text
+        for item in field(result, "outputs") or ()
+        if field(item, "type") == "text" and isinstance(text := field(item, "text"), str)
+    ]
+    reasons = invocation.finish_reasons or ["stop"]
+    invocation.output_messages = [
+        messages.output_message(
+            {"role": "assistant", "content": "".join(texts)}, reasons[0], policy
+        )
+    ]
+
+
+def _ocr_output(invocation: Any, result: Any, policy: ContentPolicy) -> None:
+    """The pages' text (markdown), one text part per page."""
+    pages = [
+        text
+        for page in field(result, "pages") or ()
+        if isinstance(text := field(page, "markdown"), str)
+    ]
+    invocation.output_messages = [
+        messages.OutputMessage(
+            role="assistant",
+            parts=[messages.TextPart(content=policy.text(text)) for text in pages],
+            finish_reason="stop",
+        )
+    ]
+
+
 # --- the operations ----------------------------------------------------------------------
 
 CHAT = Operation(
-    "chat",
+    _Op.CHAT.value,
     request.apply_chat_request,
     response.apply_chat_response,
     _chat_input,
@@ -162,7 +242,7 @@ CHAT = Operation(
     ChatStreamState,
 )
 TEXT_COMPLETION = Operation(
-    "text_completion",
+    _Op.TEXT_COMPLETION.value,
     request.apply_chat_request,
     response.apply_chat_response,
     _text_completion_input,
@@ -170,7 +250,7 @@ TEXT_COMPLETION = Operation(
     ChatStreamState,
 )
 RESPONSES = Operation(
-    "chat",
+    _Op.CHAT.value,
     request.apply_chat_request,
     response.apply_responses_response,
     _responses_input,
@@ -178,7 +258,7 @@ RESPONSES = Operation(
     ResponsesStreamState,
 )
 ANTHROPIC_MESSAGES = Operation(
-    "chat",
+    _Op.CHAT.value,
     request.apply_chat_request,
     response.apply_anthropic_response,
     _anthropic_input,
@@ -186,34 +266,97 @@ ANTHROPIC_MESSAGES = Operation(
     AnthropicStreamState,
 )
 EMBEDDINGS = Operation(
-    "embeddings",
+    _Op.EMBEDDINGS.value,
     request.apply_embedding_request,
     response.apply_embedding_response,
-    embedding=True,
+    start=start_embedding,
 )
 IMAGE_GENERATION = Operation(
-    "generate_content",
+    _Op.GENERATE_CONTENT.value,
     request.request_for_output("image"),
     response.apply_generic_response,
     _prompt_input("prompt"),
     _image_output,
 )
 SPEECH = Operation(
-    "generate_content",
+    _Op.GENERATE_CONTENT.value,
     request.request_for_output("speech"),
     response.apply_generic_response,
     _prompt_input("input"),
 )
 TRANSCRIPTION = Operation(
-    "generate_content",
+    _Op.GENERATE_CONTENT.value,
     request.request_for_output("text"),
     response.apply_generic_response,
     None,
     _transcription_output,
 )
 RERANK = Operation(
-    "rerank",
+    attrs.OPERATION_RERANK,
     request.apply_litellm_request,
     response.apply_generic_response,
     _prompt_input("query"),
 )
+ADAPTER = Operation(
+    _Op.CHAT.value,
+    request.apply_chat_request,
+    response.apply_adapter_response,
+    _adapter_input,
+    _adapter_output,
+)
+"""``litellm.adapter_completion``: a chat call in another API's shape (e.g. Anthropic's)."""
+GENERATE_CONTENT = Operation(
+    _Op.GENERATE_CONTENT.value,
+    google_genai.apply_request,
+    google_genai.apply_response,
+    google_genai.input_content,
+    google_genai.output_content,
+    google_genai.StreamState,
+)
+"""The Google GenAI interface (``litellm.google_genai``)."""
+INTERACTIONS = Operation(
+    _Op.CHAT.value,
+    request.apply_chat_request,
+    response.apply_interactions_response,
+    _interactions_input,
+    _interactions_output,
+)
+"""``litellm.interactions.create``: Google's Interactions API."""
+VIDEO_GENERATION = Operation(
+    _Op.GENERATE_CONTENT.value,
+    request.apply_litellm_request,
+    response.apply_generic_response,
+    _prompt_input("prompt"),
+)
+"""Video generation, remix, edit, extension: a video job started (its id, model)."""
+MODERATION = Operation(
+    attrs.OPERATION_MODERATION,
+    request.apply_litellm_request,
+    response.apply_generic_response,
+    _prompt_input("input"),
+)
+OCR = Operation(
+    attrs.OPERATION_OCR,
+    request.apply_litellm_request,
+    response.apply_generic_response,
+    None,
+    _ocr_output,
+)
+SEARCH = Operation(
+    _Op.RETRIEVAL.value,
+    retrieval.apply_request,
+    retrieval.apply_response,
+    retrieval.input_content,
+    retrieval.output_content,
+    start=retrieval.starter("search_provider"),
+)
+"""``litellm.search``: a web search provider (``search_provider``) asked for results."""
+VECTOR_STORE_SEARCH = Operation(
+    _Op.RETRIEVAL.value,
+    retrieval.apply_request,
+    retrieval.apply_response,
+    retrieval.input_content,
+    retrieval.output_content,
+    start=retrieval.starter("custom_llm_provider", "openai"),
+)
+"""``litellm.vector_stores.search``: litellm's default provider for vector stores is OpenAI."""

@@ -253,3 +253,46 @@ def apply_generic_response(invocation: Any, response: Any) -> None:
         usage = field(field(response, "meta"), "tokens")
     apply_usage(invocation, usage)
     apply_hidden_params(invocation, response)
+
+
+_INTERACTION_STATUS = {
+    "completed": "stop",
+    "requires_action": "tool_call",
+    "incomplete": "length",
+    "failed": "error",
+    "cancelled": "error",
+}
+
+
+def apply_interactions_response(invocation: Any, response: Any) -> None:
+    """An ``InteractionsAPIResponse`` (``litellm.interactions.create``)."""
+    _set_identity(invocation, response)
+    reason = _INTERACTION_STATUS.get(field(response, "status"))
+    if reason:
+        invocation.finish_reasons = [reason]
+    usage = field(response, "usage")
+    if usage is not None:
+        input_tokens = _count(field(usage, "total_input_tokens"))
+        output_tokens = _count(field(usage, "total_output_tokens"))
+        if input_tokens is not None:
+            invocation.input_tokens = input_tokens
+        if output_tokens is not None:
+            invocation.output_tokens = output_tokens
+        cached = _count(field(usage, "total_cached_tokens"))
+        if cached:
+            invocation.cache_read_input_tokens = cached
+        reasoning = _count(field(usage, "total_reasoning_tokens"))
+        if reasoning:
+            invocation.thinking_tokens = reasoning
+    apply_hidden_params(invocation, response)
+
+
+def apply_adapter_response(invocation: Any, response: Any) -> None:
+    """What an adapter (``litellm.adapter_completion``) translated litellm's answer into:
+    an OpenAI chat completion or an Anthropic message, told apart by their fields."""
+    if field(response, "choices") is not None:
+        apply_chat_response(invocation, response)
+    elif field(response, "stop_reason") is not None or field(response, "content") is not None:
+        apply_anthropic_response(invocation, response)
+    else:
+        apply_generic_response(invocation, response)

@@ -74,6 +74,15 @@ class _Choice:
         self.tool_calls: dict[int, _ToolCall] = {}
 
 
+def _counts_tokens(usage: Any) -> bool:
+    """Whether a stream chunk's usage counts any tokens. litellm puts an all-zero usage on
+    every chunk of a stream the provider sent none for (text completions without
+    ``stream_options.include_usage``): zero from a stream is unknown, not zero."""
+    if usage is None:
+        return False
+    return bool(field(usage, "prompt_tokens") or field(usage, "completion_tokens"))
+
+
 class ChatStreamState:
     """What a chat stream's chunks add up to, for the span."""
 
@@ -100,7 +109,7 @@ class ChatStreamState:
         if self.response_model is None:
             self.response_model = field(chunk, "model") or None
         usage = field(chunk, "usage")
-        if usage is not None:
+        if usage is not None and (self.usage is None or _counts_tokens(usage)):
             self.usage = usage
         for delta_choice in field(chunk, "choices") or ():
             index = field(delta_choice, "index") or 0
@@ -185,7 +194,8 @@ class ChatStreamState:
         ]
         if tool_names:
             invocation.attributes[attrs.LITELLM_RESPONSE_TOOL_NAMES] = tool_names
-        apply_usage(invocation, self.usage)
+        if _counts_tokens(self.usage):
+            apply_usage(invocation, self.usage)
         apply_hidden_params(invocation, stream, cost=False)
         cost = getattr(self.usage, "cost", None)
         if isinstance(cost, (int, float)) and not isinstance(cost, bool):

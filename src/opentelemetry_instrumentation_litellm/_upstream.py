@@ -31,6 +31,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
     GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS,
+    GenAiOperationNameValues,
     GenAiProviderNameValues,
 )
 from opentelemetry.semconv._incubating.attributes.user_attributes import USER_ID
@@ -273,6 +274,7 @@ __all__ = [
     "PROXY_SHUTDOWN_EVENT",
     "STREAM_WRAPPER_HOOKS",
     "USER_ID",
+    "GenAiOperationNameValues",
     "GenAiProviderNameValues",
     "get_logger_provider",
     "hidden_params",

@@ -99,3 +99,17 @@ status is ERROR with ``error.type``) or ``error`` (it failed without blocking) (
 
 LITELLM_GUARDRAIL_POLICY: Final = "litellm.guardrail.policy"
 """LiteLLM Proxy guardrail pipeline span: the name of the policy whose pipeline ran (string)."""
+
+# --- gen_ai.operation.name values of ours ------------------------------------------------
+# Calls the conventions name no operation for (their well-known values are chat,
+# generate_content, text_completion, embeddings, retrieval, create_agent, invoke_agent,
+# execute_tool, invoke_workflow). docs/attributes.md lists them.
+
+OPERATION_RERANK: Final = "rerank"
+"""``litellm.rerank``: documents ordered by relevance to a query."""
+
+OPERATION_MODERATION: Final = "moderation"
+"""``litellm.moderation``: a text classified against content policies."""
+
+OPERATION_OCR: Final = "ocr"
+"""``litellm.ocr``: a document's text read by a model."""

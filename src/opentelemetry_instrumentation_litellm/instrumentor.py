@@ -88,6 +88,15 @@ def _max_length(value: int | None) -> int | None:
         return DEFAULT_MAX_CONTENT_LENGTH
 
 
+def _module(name: str) -> Any:
+    """litellm's module ``name``, or None in a litellm release without it (older ones lack
+    ``litellm.google_genai``, ``litellm.interactions``, ...)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 class LiteLLMInstrumentor(BaseInstrumentor):
     """Traces litellm calls with OpenTelemetry GenAI spans and metrics.
 
@@ -164,11 +173,13 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             handler.should_capture_content(),
         )
         for entry in ENTRY_POINTS:
-            module = importlib.import_module(entry.module)
+            module = _module(entry.module)
             if getattr(module, entry.name, None) is None:
                 _logger.debug("litellm has no %s.%s; not instrumented", entry.module, entry.name)
                 continue
-            names = positional_names(getattr(module, entry.bind_like or entry.name))
+            names = positional_names(
+                getattr(module, entry.bind_like or "", None) or getattr(module, entry.name)
+            )
             wrapper = make_wrapper(
                 entry, handler, names, policy, metadata_keys, extras, needed, metrics_kept
             )
@@ -191,7 +202,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for entry in ENTRY_POINTS:
-            module = importlib.import_module(entry.module)
+            module = _module(entry.module)
             if hasattr(getattr(module, entry.name, None), "__wrapped__"):
                 unwrap(module, entry.name)
         router = importlib.import_module("litellm").Router

@@ -24,11 +24,7 @@ from opentelemetry_instrumentation_litellm._entrypoints import EntryPoint
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy
 from opentelemetry_instrumentation_litellm._metadata import record_metadata
 from opentelemetry_instrumentation_litellm._operations import Operation
-from opentelemetry_instrumentation_litellm._request import (
-    call_arguments,
-    session_id,
-    target,
-)
+from opentelemetry_instrumentation_litellm._request import call_arguments
 from opentelemetry_instrumentation_litellm._router import current_router_call
 from opentelemetry_instrumentation_litellm._streams import (
     UNREAD,
@@ -43,16 +39,28 @@ _INSIDE_CALL: ContextVar[bool] = ContextVar("litellm_instrumentation_inside_call
 custom provider calling litellm) is part of that call, not a new one."""
 
 
-_STREAM_TYPES: dict[type, bool] = {}
+_STREAM_TYPES: dict[tuple[type, bool], type | None] = {}
 
 
-def _is_stream(result: Any) -> bool:
-    """Whether ``result`` is an iterator (a stream), known per type: asking litellm's pydantic
-    responses for a missing ``__next__`` raises and catches an AttributeError each time."""
+def _stream_class(result: Any, is_async: bool) -> type | None:
+    """The traced-stream class for ``result`` if it is a stream (an iterator), else None;
+    known per type: asking litellm's pydantic responses for a missing ``__next__`` raises
+    and catches an AttributeError each time. The function's own kind first (litellm's
+    streams are both iterators and async iterators), else what the stream is: litellm's
+    sync ``google_genai.generate_content_stream`` can return an async generator."""
     kind = type(result)
-    known = _STREAM_TYPES.get(kind)
-    if known is None:
-        known = _STREAM_TYPES[kind] = hasattr(kind, "__next__") or hasattr(kind, "__anext__")
+    key = (kind, is_async)
+    if key in _STREAM_TYPES:
+        return _STREAM_TYPES[key]
+    is_sync_stream = hasattr(kind, "__next__")
+    is_async_stream = hasattr(kind, "__anext__")
+    if is_async_stream and (is_async or not is_sync_stream):
+        known: type | None = AsyncTracedStream
+    elif is_sync_stream:
+        known = SyncTracedStream
+    else:
+        known = None
+    _STREAM_TYPES[key] = known
     return known
 
 
@@ -93,7 +101,6 @@ def make_wrapper(
     skip_unkept = span_only and metrics_kept is not None
     on_request = extras.on_request if extras is not None else None
     on_response = extras.on_response if extras is not None else None
-    stream_class = AsyncTracedStream if entry.is_async else SyncTracedStream
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The call's started invocation (raises if there is none: the call goes untraced)."""
@@ -101,20 +108,7 @@ def make_wrapper(
         router_call = current_router_call()
         if router_call is not None:
             router_call.record(call)
-        provider, model, address, port = target(call)
-        if operation.embedding:
-            invocation = handler.embedding(
-                provider, request_model=model, server_address=address, server_port=port
-            )
-        else:
-            invocation = handler.inference(
-                provider,
-                request_model=model,
-                server_address=address,
-                server_port=port,
-                operation_name=operation.name,
-                conversation_id=session_id(call),
-            )
+        invocation = operation.start(handler, operation.name, call)
         try:
             if span_only and not invocation.span.is_recording():
                 return invocation  # sampled out: only the response's metric facts matter
@@ -134,7 +128,10 @@ def make_wrapper(
         (the caller then ends the span)."""
         # Sampled out with metric points dropped: no one reads the response's facts.
         unkept = skip_unkept and not invocation.span.is_recording() and not metrics_kept()
-        if operation.stream_state is not None and _is_stream(result):
+        stream_class = (
+            None if operation.stream_state is None else _stream_class(result, entry.is_async)
+        )
+        if stream_class is not None:
             if unkept:  # still wrapped: the span is current while litellm makes a chunk
                 return stream_class(result, invocation, policy, UNREAD)
             state = operation.stream_state(capture)

@@ -44,8 +44,8 @@ def check(tracker, caplog, seen=()):
     assert not seen
 
 
-def test_is_stream_check_outside_the_guard(tracker, caplog, monkeypatch):
-    monkeypatch.setattr(patch, "_is_stream", boom)
+def test_stream_check_outside_the_guard(tracker, caplog, monkeypatch):
+    monkeypatch.setattr(patch, "_stream_class", boom)
     response = litellm.completion("gpt-4o-mini", MESSAGES, mock_response="ok")
     assert response.choices[0].message.content == "ok"
     check(tracker, caplog)
