@@ -28,7 +28,14 @@ Other endpoints, with canned answers: ``POST /v1/embeddings``,
 ``/v1/audio/speech`` (64 bytes of ``audio/mpeg``), ``/v1/audio/transcriptions``
 (multipart upload; ``text``/``srt``/``vtt`` formats answer plain text) and
 Cohere's v2 rerank at ``/v1/rerank`` and ``/v2/rerank`` (documents ranked by the
-words they share with the query). Every ``/v1/...`` path also works without
+words they share with the query); and, for the calls beyond chat:
+``/v1/responses/compact`` (a Responses object), ``/v1/moderations``,
+``/v1/images/edits`` and ``/v1/images/variations`` (multipart, like generations),
+``/v1/videos``, ``/v1/videos/edits|extensions`` and ``/v1/videos/{id}/remix`` (a queued
+video job),
+Mistral's ``/v1/ocr`` (one page of markdown), Perplexity's ``/v1/search`` (two web results)
+and ``/v1/vector_stores/{id}/search`` (two scored file chunks); a ``model`` (or search
+query) containing ``error-500`` gets a 500 there too. Every ``/v1/...`` path also works without
 ``/v1``; rerank also answers at ``/v1/v2/rerank`` (litellm appends ``/v2/rerank``
 to whatever ``api_base`` it is given).
 
@@ -46,6 +53,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import re
 import signal
 import socket
 import struct
@@ -323,7 +331,7 @@ class Handler(BaseHTTPRequestHandler):
             path = self.path.split("?", 1)[0].rstrip("/")
             if path not in ("/__requests", "/__reset", "/health"):
                 self._record(body)
-            handler = ROUTES.get((method, path))
+            handler = ROUTES.get((method, path)) or _pattern_route(method, path)
             if handler is None:
                 self._send_error(404, f"Unknown path {method} {path}", "invalid_request_error")
             else:
@@ -570,6 +578,146 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
+    # ---- calls beyond chat: moderation, image edits, video, OCR, search -------------
+
+    def _sent_500(self, *values: Any) -> bool:
+        if any("error-500" in str(v) for v in values):
+            self._send_error(500, "Internal server error", "server_error")
+            return True
+        return False
+
+    def compact_response(self, body: dict[str, Any]) -> None:
+        if self._sent_model_error(str(body.get("model", ""))):
+            return
+        n = next(_ids)
+        item = {
+            "type": "compaction",
+            "id": f"cmp_fake_{n}",
+            "encrypted_content": "opaque",
+        }
+        self._send_json(200, {**_response_object(body, n, [item]), "object": "response.compaction"})
+
+    def moderations(self, body: dict[str, Any]) -> None:
+        if self._sent_500(body.get("model")):
+            return
+        inputs = body.get("input")
+        count = len(inputs) if isinstance(inputs, list) else 1
+        result = {
+            "flagged": False,
+            "categories": {"violence": False},
+            "category_scores": {"violence": 0.01},
+        }
+        self._send_json(
+            200,
+            {
+                "id": f"modr-fake-{next(_ids)}",
+                "model": body.get("model") or "omni-moderation-latest",
+                "results": [result] * count,
+            },
+        )
+
+    def image_variations(self, form: dict[str, Any]) -> None:
+        if self._sent_500(form.get("model")):
+            return
+        data = [
+            {"url": f"https://example.com/variation-{next(_ids)}.png"}
+            for _ in range(max(1, int(form.get("n") or 1)))
+        ]
+        self._send_json(200, {"created": CREATED, "data": data})
+
+    def image_edits(self, form: dict[str, Any]) -> None:
+        if self._sent_500(form.get("model")):
+            return
+        self.images(form)
+
+    def videos(self, body: dict[str, Any], video_id: str | None = None) -> None:
+        if self._sent_500(body.get("model"), body.get("prompt")):
+            return
+        self._send_json(
+            200,
+            {
+                "id": f"video_fake_{next(_ids)}",
+                "object": "video",
+                "model": body.get("model") or "sora-2",
+                "status": "queued",
+                "progress": 0,
+                "created_at": CREATED,
+                "seconds": str(body.get("seconds") or "4"),
+                "size": body.get("size") or "720x1280",
+                "remixed_from_video_id": video_id,
+            },
+        )
+
+    def ocr(self, body: dict[str, Any]) -> None:
+        if self._sent_500(body.get("model")):
+            return
+        page = {
+            "index": 0,
+            "markdown": "# Invoice\n\nTotal: 42 EUR",
+            "images": [],
+            "dimensions": {"dpi": 200, "height": 2200, "width": 1700},
+        }
+        self._send_json(
+            200,
+            {
+                "pages": [page],
+                "model": body.get("model"),
+                "usage_info": {"pages_processed": 1, "doc_size_bytes": 1024},
+            },
+        )
+
+    def search(self, body: dict[str, Any]) -> None:
+        if self._sent_500(body.get("query")):
+            return
+        results = [
+            {"title": f"Result {i}", "url": f"https://example.com/{i}", "snippet": "..."}
+            for i in (1, 2)
+        ][: int(body.get("max_results") or 2)]
+        self._send_json(200, {"id": f"search-fake-{next(_ids)}", "results": results})
+
+    def vector_store_search(self, body: dict[str, Any], store_id: str) -> None:
+        if self._sent_500(body.get("query")):
+            return
+        data = [
+            {
+                "file_id": f"file-{i}",
+                "filename": f"doc-{i}.txt",
+                "score": score,
+                "attributes": {},
+                "content": [{"type": "text", "text": f"chunk {i} of {store_id}"}],
+            }
+            for i, score in ((1, 0.9), (2, 0.5))
+        ][: int(body.get("max_num_results") or 2)]
+        self._send_json(
+            200,
+            {
+                "object": "vector_store.search_results.page",
+                "search_query": body.get("query"),
+                "data": data,
+                "has_more": False,
+                "next_page": None,
+            },
+        )
+
+
+def _pattern_route(method: str, path: str) -> Any:
+    """Handlers of the paths that carry an id (``/v1/videos/{id}/remix``, ...)."""
+    if method != "POST":
+        return None
+    for pattern, handler in PATTERN_ROUTES:
+        match = pattern.fullmatch(path)
+        if match:
+            return lambda self, body: handler(self, body, match.group(1))
+    return None
+
+
+PATTERN_ROUTES = [
+    (
+        re.compile(r"(?:/v1)?/videos/([^/]+)/remix"),
+        Handler.videos,
+    ),
+    (re.compile(r"(?:/v1)?/vector_stores/([^/]+)/search"), Handler.vector_store_search),
+]
 
 ROUTES = {
     ("GET", "/health"): Handler.health,
@@ -595,7 +743,20 @@ ROUTES = {
     ("POST", "/rerank"): Handler.rerank,
     ("POST", "/v2/rerank"): Handler.rerank,  # litellm's cohere provider, api_base = root
     ("POST", "/v1/v2/rerank"): Handler.rerank,  # the same with api_base = root + "/v1"
+    ("POST", "/v1/responses/compact"): Handler.compact_response,
+    ("POST", "/v1/moderations"): Handler.moderations,
+    ("POST", "/v1/images/edits"): Handler.image_edits,
+    ("POST", "/v1/images/variations"): Handler.image_variations,
+    ("POST", "/v1/videos"): Handler.videos,
+    ("POST", "/v1/videos/edits"): Handler.videos,
+    ("POST", "/v1/videos/extensions"): Handler.videos,
+    ("POST", "/v1/ocr"): Handler.ocr,
+    ("POST", "/v1/search"): Handler.search,
 }
+
+ROUTES.update(  # every /v1/... path also without /v1
+    {(m, p[3:]): h for (m, p), h in list(ROUTES.items()) if p.startswith("/v1/")} | ROUTES
+)
 
 
 class Server(ThreadingHTTPServer):

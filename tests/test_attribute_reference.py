@@ -61,7 +61,7 @@ def litellm_cache():
 
 def run_every_kind_of_call(llm) -> None:
     """Chat with every request parameter, a stream, embeddings, a tool-calling round trip, a
-    Responses API call, a cache hit, a Router call and a failing call."""
+    Responses API call, a vector store search, a cache hit, a Router call and a failing call."""
     server = {"api_base": llm.base_url, "api_key": "sk-fake"}
     litellm.completion(
         model="openai/gpt-4o-mini",
@@ -121,6 +121,7 @@ def run_every_kind_of_call(llm) -> None:
             caching=True,
             **server,
         )
+    litellm.vector_stores.search(vector_store_id="vs_1", query="docs", max_num_results=2, **server)
     router = litellm.Router(model_list=[deployment(llm, "fast", "openai/gpt-4o-mini", "dep-1")])
     router.completion(model="fast", messages=[QUESTION])
     with pytest.raises(litellm.RateLimitError):

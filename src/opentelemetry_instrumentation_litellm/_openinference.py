@@ -5,7 +5,8 @@ its Input and Output columns read OpenInference's ``input.value``/``output.value
 With ``OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE=true`` (or
 ``instrument(openinference=True)``) each span also gets:
 
-- ``openinference.span.kind``: ``EMBEDDING`` for embeddings, ``LLM`` for the rest;
+- ``openinference.span.kind``: ``EMBEDDING`` for embeddings, ``RETRIEVER`` for retrievals,
+  ``LLM`` for the rest;
 - ``llm.model_name`` (``embedding.model_name``), ``llm.provider``, ``llm.system`` and
   ``llm.token_count.*``, from the same facts as the ``gen_ai.*`` attributes;
 - ``input.value``: the last user message's text, ``output.value``: the answer's text
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from opentelemetry.util.genai.invocation import EmbeddingInvocation
+from opentelemetry.util.genai.invocation import EmbeddingInvocation, RetrievalInvocation
 
 OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE: Final = "OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE"
 """Environment variable: ``true`` adds OpenInference attributes (default ``false``)."""
@@ -85,6 +86,9 @@ def _answer_text(messages: Any) -> str | None:
 def add_attributes(invocation: Any, span_content: bool) -> None:
     """Add the OpenInference attributes to a finishing invocation's span attributes."""
     extra = invocation.attributes
+    if isinstance(invocation, RetrievalInvocation):  # no model, no tokens
+        extra[SPAN_KIND] = "RETRIEVER"
+        return
     model = invocation.response_model_name or invocation.request_model
     if isinstance(invocation, EmbeddingInvocation):
         extra[SPAN_KIND] = "EMBEDDING"
