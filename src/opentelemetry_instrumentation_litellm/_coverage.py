@@ -73,6 +73,17 @@ NOT_TRACED: Final[dict[str, str]] = {
         "agent-to-agent (A2A) client: a remote agent call (invoke_agent), not traced yet"
     ),
     "litellm.rag.ingestion.*": "RAG ingestion helpers: parse and split files locally",
+    "litellm.mcp_client.*": (
+        "MCP helpers (litellm >= 1.109): list an MCP server's tools, call one (a tool call)"
+    ),
+    "litellm.redis.*": "Redis-backed stores for caches and Router cooldowns",
+    "litellm.harness.*": (
+        "agent harnesses (litellm >= 1.110: Claude Code, Codex, ... run in a sandbox): an agent "
+        "invocation (invoke_agent), not traced yet; the model calls a harness routes through "
+        "a LiteLLM gateway are traced there"
+    ),
+    "litellm.timeout.*": "a timeout decorator",
+    "litellm._internal_context.*": "litellm's request-context helpers",
     "litellm._logging.*": "litellm's logger helpers",
     "litellm._uuid.*": "id generation",
     # --- defined in litellm/__init__.py: configuration --------------------------------
@@ -176,6 +187,13 @@ NOT_TRACED: Final[dict[str, str]] = {
         "a health probe: the completion, embedding, ... it sends to check a deployment "
         "goes through litellm's public function and is traced as such",
         "litellm.ahealth_check",
+        "litellm.ahealth_check_wildcard_models",
+        "litellm.realtime_health_check",
+    ),
+    **_group(
+        "a client-side tool loop: each completion it makes is traced (it calls "
+        "litellm.completion / acompletion per round); the tools it runs are the caller's",
+        *_with_async("litellm.run_tool_loop"),
     ),
     **_group(
         "RAG: the vector store search and the completion it makes are traced "
@@ -198,6 +216,14 @@ NOT_TRACED: Final[dict[str, str]] = {
         "litellm.acreate_realtime_client_secret",
         "litellm.acreate_realtime_transcription_session",
         "litellm.arealtime_calls",
+        "litellm.acreate_realtime_translation_client_secret",
+        "litellm.arealtime_translation_calls",
+    ),
+    **_group(
+        "litellm >= 1.110: a provider's structured decision / extraction API, called over "
+        "HTTP; not traced yet (no fake provider for it here, and no release this package is "
+        "tested on wraps it)",
+        *_with_async("litellm.decisions", "litellm.extraction", "litellm.systemone"),
     ),
     **_group(
         "raw HTTP forwarded to a provider endpoint: litellm does not know what kind of call "
@@ -232,6 +258,9 @@ NOT_TRACED: Final[dict[str, str]] = {
         "litellm.convert_file_document_to_url_document",
         "litellm.get_optional_rerank_params",
         "litellm.get_optional_params_image_gen",
+        "litellm.bridge_reasoning_effort",
+        "litellm.str_keyed_mapping",
+        "litellm.may_name_litellm_mcp_gateway",
     ),
     # --- another branch's part of issue 20 -------------------------------------------
     "litellm.anthropic_messages": (

@@ -20,7 +20,6 @@ from opentelemetry_instrumentation_litellm._operations import (
     SPEECH,
     TEXT_COMPLETION,
     TRANSCRIPTION,
-    VECTOR_STORE_SEARCH,
     VIDEO_GENERATION,
     Operation,
 )
@@ -83,7 +82,7 @@ ENTRY_POINTS: tuple[EntryPoint, ...] = (
     *_pair("litellm", "moderation", MODERATION, "amoderation"),
     *_pair("litellm", "ocr", OCR, "aocr"),
     *_pair("litellm", "search", SEARCH, "asearch"),
-    *_pair("litellm.vector_stores", "search", VECTOR_STORE_SEARCH, "asearch"),
+    *_pair("litellm.vector_stores", "search", SEARCH, "asearch"),
     *_pair("litellm.google_genai", "generate_content", GENERATE_CONTENT, "agenerate_content"),
     *_pair(
         "litellm.google_genai",

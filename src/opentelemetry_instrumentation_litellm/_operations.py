@@ -348,15 +348,6 @@ SEARCH = Operation(
     retrieval.apply_response,
     retrieval.input_content,
     retrieval.output_content,
-    start=retrieval.starter("search_provider"),
+    start=retrieval.start,
 )
-"""``litellm.search``: a web search provider (``search_provider``) asked for results."""
-VECTOR_STORE_SEARCH = Operation(
-    _Op.RETRIEVAL.value,
-    retrieval.apply_request,
-    retrieval.apply_response,
-    retrieval.input_content,
-    retrieval.output_content,
-    start=retrieval.starter("custom_llm_provider", "openai"),
-)
-"""``litellm.vector_stores.search``: litellm's default provider for vector stores is OpenAI."""
+"""``litellm.search`` (a web search provider) and ``litellm.vector_stores.search``."""

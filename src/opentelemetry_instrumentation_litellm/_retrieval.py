@@ -8,7 +8,7 @@ retrieved documents' ids and scores are content: recorded only with content capt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry.util.genai.types import RetrievalDocument
@@ -19,21 +19,23 @@ from opentelemetry_instrumentation_litellm._request import apply_litellm_request
 from opentelemetry_instrumentation_litellm._response import apply_hidden_params, field
 
 
-def starter(provider_key: str, default: str | None = None) -> Callable[..., Any]:
-    """Starts a retrieval invocation; the provider is the call's ``provider_key`` argument."""
-
-    def start(handler: Any, _name: str, call: Mapping[str, Any]) -> Any:
-        provider = call.get(provider_key) or default
-        source = call.get("vector_store_id")
-        address, port = server_of(call.get("api_base"))
-        return handler.retrieval(
-            data_source_id=source if isinstance(source, str) and source else None,
-            provider=provider_name(provider if isinstance(provider, str) else None),
-            server_address=address,
-            server_port=port,
-        )
-
-    return start
+def start(handler: Any, _name: str, call: Mapping[str, Any]) -> Any:
+    """A retrieval invocation. The provider: ``search_provider`` (web search), else
+    ``custom_llm_provider``, else OpenAI for a vector store (litellm's default there; in
+    litellm 1.74 ``litellm.search`` is the vector store search)."""
+    source = call.get("vector_store_id")
+    if not isinstance(source, str) or not source:
+        source = None
+    provider = call.get("search_provider") or call.get("custom_llm_provider")
+    if not isinstance(provider, str):
+        provider = "openai" if source else None
+    address, port = server_of(call.get("api_base"))
+    return handler.retrieval(
+        data_source_id=source,
+        provider=provider_name(provider),
+        server_address=address,
+        server_port=port,
+    )
 
 
 def apply_request(invocation: Any, call: Mapping[str, Any]) -> None:
