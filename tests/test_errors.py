@@ -114,12 +114,12 @@ def test_extraction_failure_never_reaches_the_user(instrumented, monkeypatch, ll
 
 
 def test_start_failure_falls_back_to_the_plain_call(instrumented, monkeypatch):
-    from opentelemetry_instrumentation_litellm import patch
+    from opentelemetry_instrumentation_litellm import _request
 
     def broken(call):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(patch, "target", broken)
+    monkeypatch.setattr(_request, "target", broken)  # read by the Operation's start
     response = litellm.completion("gpt-4o-mini", MESSAGES, mock_response="still works")
     assert response.choices[0].message.content == "still works"
     assert instrumented.finished() == []

@@ -26,6 +26,7 @@ from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._messages import ContentPolicy, get
 from opentelemetry_instrumentation_litellm._request import apply_litellm_request
 from opentelemetry_instrumentation_litellm._response import apply_hidden_params, field
+from opentelemetry_instrumentation_litellm._streams import sse_events
 
 _FINISH_REASONS = {
     "STOP": "stop",
@@ -234,17 +235,8 @@ class StreamState:
         return bool(self.reasons)
 
     def add(self, chunk: Any) -> None:
-        if isinstance(chunk, (bytes, bytearray)):
-            chunk = chunk.decode("utf-8", "replace")
-        if isinstance(chunk, str):
-            for line in chunk.splitlines():
-                if line.startswith("data:"):
-                    try:
-                        self._chunk(json.loads(line[5:]))
-                    except ValueError:
-                        continue
-        else:
-            self._chunk(chunk)
+        for event in sse_events(chunk):
+            self._chunk(event)
 
     def _chunk(self, chunk: Any) -> None:
         if self.response_id is None:

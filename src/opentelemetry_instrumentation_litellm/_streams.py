@@ -293,6 +293,23 @@ class ResponsesStreamState:
             invocation.finish_reasons = ["error"]
 
 
+def sse_events(chunk: Any) -> list[Any]:
+    """A stream chunk as events: a dict as is; SSE bytes or text (what litellm passes through
+    from some providers) as the JSON of each ``data:`` line (lines that do not parse: none)."""
+    if isinstance(chunk, (bytes, bytearray)):
+        chunk = chunk.decode("utf-8", "replace")
+    if not isinstance(chunk, str):
+        return [chunk]
+    events = []
+    for line in chunk.splitlines():
+        if line.startswith("data:"):
+            try:
+                events.append(json.loads(line[5:]))
+            except ValueError:
+                continue
+    return events
+
+
 class AnthropicStreamState:
     """Anthropic Messages stream events (dicts, or the SSE bytes litellm passes through)."""
 
@@ -311,17 +328,8 @@ class AnthropicStreamState:
         return self.reason is not None
 
     def add(self, chunk: Any) -> None:
-        if isinstance(chunk, (bytes, bytearray)):
-            chunk = chunk.decode("utf-8", "replace")
-        if isinstance(chunk, str):
-            for line in chunk.splitlines():
-                if line.startswith("data:"):
-                    try:
-                        self._event(json.loads(line[5:]))
-                    except ValueError:
-                        continue
-        else:
-            self._event(chunk)
+        for event in sse_events(chunk):
+            self._event(event)
 
     def _event(self, event: Any) -> None:
         kind = field(event, "type")
