@@ -34,7 +34,9 @@ words they share with the query); and, for the calls beyond chat:
 ``/v1/videos``, ``/v1/videos/edits|extensions`` and ``/v1/videos/{id}/remix`` (a queued
 video job),
 Mistral's ``/v1/ocr`` (one page of markdown), Perplexity's ``/v1/search`` (two web results)
-and ``/v1/vector_stores/{id}/search`` (two scored file chunks); a ``model`` (or search
+and ``/v1/vector_stores/{id}/search`` (two scored file chunks), Gemini's
+``/models/{model}:generateContent`` and ``:streamGenerateContent`` (SSE, usage on the last
+chunk); a ``model`` (or search
 query) containing ``error-500`` gets a 500 there too. Every ``/v1/...`` path also works without
 ``/v1``; rerank also answers at ``/v1/v2/rerank`` (litellm appends ``/v2/rerank``
 to whatever ``api_base`` it is given).
@@ -699,6 +701,43 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
+    # ---- Gemini's generateContent (litellm.google_genai with a gemini/ model) -------
+
+    def gemini_generate(self, body: dict[str, Any], model: str, stream: bool = False) -> None:
+        if self._sent_500(model):
+            return
+        n = next(_ids)
+        usage = {
+            "promptTokenCount": 5,
+            "candidatesTokenCount": 4,
+            "thoughtsTokenCount": 2,
+            "totalTokenCount": 11,
+        }
+        identity = {"modelVersion": f"{model}-001", "responseId": f"gresp-fake-{n}"}
+        if not stream:
+            candidate = {
+                "content": {"role": "model", "parts": [{"text": DEFAULT_TEXT}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+            self._send_json(200, {"candidates": [candidate], "usageMetadata": usage, **identity})
+            return
+        self._start_event_stream()
+        pieces = _pieces(DEFAULT_TEXT, 8)
+        for i, piece in enumerate(pieces):
+            candidate: dict[str, Any] = {
+                "content": {"role": "model", "parts": [{"text": piece}]},
+                "index": 0,
+            }
+            chunk: dict[str, Any] = {"candidates": [candidate], **identity}
+            if i == len(pieces) - 1:
+                candidate["finishReason"] = "STOP"
+                chunk["usageMetadata"] = usage
+            self._write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+    def gemini_stream(self, body: dict[str, Any], model: str) -> None:
+        self.gemini_generate(body, model, stream=True)
+
 
 def _pattern_route(method: str, path: str) -> Any:
     """Handlers of the paths that carry an id (``/v1/videos/{id}/remix``, ...)."""
@@ -717,6 +756,8 @@ PATTERN_ROUTES = [
         Handler.videos,
     ),
     (re.compile(r"(?:/v1)?/vector_stores/([^/]+)/search"), Handler.vector_store_search),
+    (re.compile(r"(?:/v1beta)?/models/([^/:]+):generateContent"), Handler.gemini_generate),
+    (re.compile(r"(?:/v1beta)?/models/([^/:]+):streamGenerateContent"), Handler.gemini_stream),
 ]
 
 ROUTES = {

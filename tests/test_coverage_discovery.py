@@ -45,15 +45,22 @@ class Found:
     traced: bool = False
 
 
+def _covered(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in _MODULE_RULES)
+
+
 def _import_packages(root: types.ModuleType) -> None:
-    """Import ``root``'s public top-level packages, so the walk does not depend on what
-    other code imported first (``litellm.proxy``, ``litellm.experimental_mcp_client``)."""
+    """Import ``root``'s public packages (but those of helper modules, whose functions are
+    explained by their module), so the walk does not depend on what other code imported
+    first (``litellm.proxy``, ``litellm.anthropic_interface.exceptions``, ...)."""
     for info in pkgutil.iter_modules(getattr(root, "__path__", ())):
-        if info.ispkg and not info.name.startswith("_"):
+        name = f"{root.__name__}.{info.name}"
+        if info.ispkg and not info.name.startswith("_") and not _covered(name):
             try:
-                importlib.import_module(f"{root.__name__}.{info.name}")
+                package = importlib.import_module(name)
             except Exception:  # cannot be imported here: users cannot reach it either
                 continue
+            _import_packages(package)
 
 
 def _packages(root: types.ModuleType) -> Iterator[types.ModuleType]:

@@ -242,6 +242,61 @@ async def test_generate_content_stream(instrument, telemetry, llm, is_async):
     assert out["parts"] == [{"type": "text", "content": "Hello from fake server"}]
 
 
+def gemini(llm) -> dict:
+    """litellm's Gemini provider against the fake server's generateContent endpoints."""
+    return {"api_base": f"http://127.0.0.1:{llm.port}", "api_key": "fake-gemini-key"}
+
+
+async def call_gemini(function, is_async: bool, llm) -> Any:
+    try:
+        return await call(
+            function, is_async, model="gemini/gemini-2.5-flash", contents=CONTENTS, **gemini(llm)
+        )
+    except (litellm.APIConnectionError, ImportError) as error:
+        if "google.genai" not in str(error):
+            raise
+        pytest.skip(f"litellm {LITELLM}'s Gemini path needs the google-genai SDK (not here)")
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_generate_content_native_gemini(instrument, telemetry, llm, is_async):
+    instrument(capture_message_content="SPAN_ONLY")
+    function = need("agenerate_content" if is_async else "generate_content", "litellm.google_genai")
+    await call_gemini(function, is_async, llm)
+    span = telemetry.only()
+    a = attrs_of(span)
+    assert span.name == "generate_content gemini-2.5-flash"
+    assert a["gen_ai.provider.name"] == "gcp.gemini"
+    assert a["gen_ai.response.id"].startswith("gresp-fake-")
+    assert a["gen_ai.response.model"] == "gemini-2.5-flash-001"
+    # candidates 4 + thoughts 2: the conventions' output tokens include reasoning
+    assert a["gen_ai.usage.input_tokens"] == 5 and a["gen_ai.usage.output_tokens"] == 6
+    assert a["gen_ai.usage.reasoning.output_tokens"] == 2
+    (out,) = json.loads(a["gen_ai.output.messages"])
+    assert out["role"] == "assistant" and out["finish_reason"] == "stop"
+    assert out["parts"] == [{"type": "text", "content": "Hello from fake server"}]
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_generate_content_stream_native_gemini(instrument, telemetry, llm, is_async):
+    instrument(capture_message_content="SPAN_ONLY")
+    function = need(
+        "agenerate_content_stream" if is_async else "generate_content_stream",
+        "litellm.google_genai",
+    )
+    stream = await call_gemini(function, is_async, llm)
+    chunks = [chunk async for chunk in stream] if is_async else list(stream)
+    assert chunks
+    span = telemetry.only()
+    a = attrs_of(span)
+    assert a["gen_ai.request.stream"] is True
+    assert a["gen_ai.response.finish_reasons"] == ("stop",)
+    assert a["gen_ai.usage.input_tokens"] == 5 and a["gen_ai.usage.output_tokens"] == 6
+    assert a["gen_ai.response.id"].startswith("gresp-fake-")
+    (out,) = json.loads(a["gen_ai.output.messages"])
+    assert out["parts"] == [{"type": "text", "content": "Hello from fake server"}]
+
+
 async def test_aadapter_generate_content(instrumented, llm):
     """What ``Router.aadapter_generate_content`` calls, with its ``litellm_params``."""
     from litellm.types.router import GenericLiteLLMParams

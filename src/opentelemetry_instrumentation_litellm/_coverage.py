@@ -64,6 +64,7 @@ NOT_TRACED: Final[dict[str, str]] = {
     ),
     "litellm.compression.*": "shortens a message list locally before a call",
     "litellm.anthropic_beta_headers_manager.*": "Anthropic beta header configuration",
+    "litellm.anthropic_interface.exceptions.*": "Anthropic-shaped error mapping",
     "litellm.proxy.*": "the LiteLLM Proxy server: traced through its hook (proxy.py)",
     "litellm.proxy_auth.*": "credentials for reaching a LiteLLM Proxy: never traced",
     "litellm.experimental_mcp_client.*": (
