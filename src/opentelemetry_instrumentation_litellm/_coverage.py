@@ -71,7 +71,9 @@ NOT_TRACED: Final[dict[str, str]] = {
         "MCP helpers: list an MCP server's tools, call one (a tool call, not a model call)"
     ),
     "litellm.a2a_protocol.*": (
-        "agent-to-agent (A2A) client: a remote agent call (invoke_agent), not traced yet"
+        "agent-to-agent (A2A) client helpers: create a client, fetch an agent card (no "
+        "message to an agent); sending one (send_message, asend_message, "
+        "asend_message_streaming) is traced as invoke_agent"
     ),
     "litellm.rag.ingestion.*": "RAG ingestion helpers: parse and split files locally",
     "litellm.mcp_client.*": (

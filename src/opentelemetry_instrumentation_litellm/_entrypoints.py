@@ -12,6 +12,7 @@ from opentelemetry_instrumentation_litellm._operations import (
     GENERATE_CONTENT,
     IMAGE_GENERATION,
     INTERACTIONS,
+    INVOKE_AGENT,
     MODERATION,
     OCR,
     RERANK,
@@ -95,4 +96,8 @@ ENTRY_POINTS: tuple[EntryPoint, ...] = (
     # generate_content for a model without a native Gemini route (keyword arguments only).
     EntryPoint("litellm", "aadapter_generate_content", GENERATE_CONTENT, is_async=True),
     *_pair("litellm.interactions", "create", INTERACTIONS, "acreate"),
+    # Agent-to-agent (A2A): the Proxy's /a2a/{agent} routes call these too. The streaming
+    # function is an async generator function: called without await, it returns the stream.
+    *_pair("litellm.a2a_protocol", "send_message", INVOKE_AGENT, "asend_message"),
+    EntryPoint("litellm.a2a_protocol", "asend_message_streaming", INVOKE_AGENT, is_async=False),
 )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry_instrumentation_litellm import _agents as agents
 from opentelemetry_instrumentation_litellm import _google_genai as google_genai
 from opentelemetry_instrumentation_litellm import _messages as messages
 from opentelemetry_instrumentation_litellm import _request as request
@@ -351,3 +352,13 @@ SEARCH = Operation(
     start=retrieval.start,
 )
 """``litellm.search`` (a web search provider) and ``litellm.vector_stores.search``."""
+INVOKE_AGENT = Operation(
+    _Op.INVOKE_AGENT.value,
+    agents.apply_request,
+    agents.apply_response,
+    agents.input_content,
+    agents.output_content,
+    agents.StreamState,
+    start=agents.start,
+)
+"""``litellm.a2a_protocol``: a message sent to a remote agent over the A2A protocol."""

@@ -20,6 +20,7 @@ from typing import Any, Final
 # Public replacement: ``opentelemetry.semconv.attributes.gen_ai_attributes`` (and
 # ``user_attributes``/``session_attributes``) once the conventions are stable.
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_CONVERSATION_ID,
     GEN_AI_INPUT_MESSAGES,
     GEN_AI_OPERATION_NAME,
     GEN_AI_OUTPUT_MESSAGES,
@@ -117,6 +118,34 @@ PROVIDER_STREAM: Final = "completion_stream"
 def provider_stream(stream: Any) -> Any:
     """The provider stream a litellm ``CustomStreamWrapper`` reads from, or None."""
     return getattr(stream, PROVIDER_STREAM, None)
+
+
+# Why: an A2A span is named for the agent (``invoke_agent {name}``), a name known before the
+# call only from the agent card of the client handed to ``litellm.a2a_protocol.asend_message``.
+# ``create_a2a_client`` keeps the card it resolved on the client as ``_litellm_agent_card``
+# (litellm's own stash); the A2A SDK's client keeps it as ``agent_card`` or ``_card``. Behind
+# the LiteLLM Proxy the card is resolved inside the call, and the name is in the model name
+# (``a2a_agent/{name}``) of the logging object the proxy passes as ``litellm_logging_obj``.
+# Public replacement: an agent name argument of litellm's A2A functions. On the call path:
+# tests/test_agents.py asserts the span's name from both (SDK client, real proxy).
+A2A_CLIENT_CARDS: Final = ("_litellm_agent_card", "agent_card", "_card")
+LOGGING_OBJECT_MODEL: Final = "model"
+
+
+def a2a_client_card(client: Any) -> Any:
+    """The agent card an A2A client holds, or None."""
+    if client is None:
+        return None
+    for name in A2A_CLIENT_CARDS:
+        card = getattr(client, name, None)
+        if card is not None:
+            return card
+    return None
+
+
+def logging_model(logging_object: Any) -> Any:
+    """The model name on the logging object litellm's proxy passes into a call, or None."""
+    return getattr(logging_object, LOGGING_OBJECT_MODEL, None) if logging_object else None
 
 
 # Why: uvicorn's SIGTERM handling skips ``atexit``; the LiteLLM Proxy's lifespan ends by
@@ -253,7 +282,9 @@ CONFIGURATOR_KEYWORDS: Final = (
 )
 
 __all__ = [
+    "A2A_CLIENT_CARDS",
     "CONFIGURATOR_KEYWORDS",
+    "GEN_AI_CONVERSATION_ID",
     "GEN_AI_INPUT_MESSAGES",
     "GEN_AI_OPERATION_NAME",
     "GEN_AI_OUTPUT_MESSAGES",
@@ -267,6 +298,7 @@ __all__ = [
     "GEN_AI_USAGE_OUTPUT_TOKENS",
     "HANDLER_CAPTURE_ATTRIBUTES",
     "HIDDEN_PARAMS",
+    "LOGGING_OBJECT_MODEL",
     "PROVIDER_RESPONSE_MODEL",
     "PROVIDER_STREAM",
     "PROXY_METER_PROVIDER",
@@ -276,10 +308,12 @@ __all__ = [
     "USER_ID",
     "GenAiOperationNameValues",
     "GenAiProviderNameValues",
+    "a2a_client_card",
     "get_logger_provider",
     "hidden_params",
     "instrumentor_instance",
     "is_app_instrumented",
+    "logging_model",
     "metric_attributes",
     "provider_response_model",
     "provider_stream",
