@@ -234,3 +234,14 @@ def test_an_a2a_call_through_the_proxy_is_one_trace(agent_proxy, agent, receiver
     assert span.trace_id == server.trace_id
     text = json.dumps([s.attributes for s in spans if s.trace_id == span.trace_id])
     assert not any(secret in text for secret in SECRETS)
+
+
+def test_openinference_reads_an_agent_span_as_an_agent(agent, instrument, telemetry):
+    import litellm.a2a_protocol as a2a
+
+    instrument(capture_message_content="SPAN_ONLY", openinference=True)
+    asyncio.run(a2a.asend_message(api_base=agent.url, request=message("for phoenix")))
+    attributes = telemetry.only("invoke_agent").attributes
+    assert attributes["openinference.span.kind"] == "AGENT"
+    assert attributes["input.value"] == "for phoenix"
+    assert attributes["output.value"] == "echo: for phoenix"

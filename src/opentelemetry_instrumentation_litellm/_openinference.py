@@ -6,7 +6,7 @@ With ``OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE=true`` (or
 ``instrument(openinference=True)``) each span also gets:
 
 - ``openinference.span.kind``: ``EMBEDDING`` for embeddings, ``RETRIEVER`` for retrievals,
-  ``LLM`` for the rest;
+  ``AGENT`` for agent calls, ``LLM`` for the rest;
 - ``llm.model_name`` (``embedding.model_name``), ``llm.provider``, ``llm.system`` and
   ``llm.token_count.*``, from the same facts as the ``gen_ai.*`` attributes;
 - ``input.value``: the last user message's text, ``output.value``: the answer's text
@@ -21,7 +21,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from opentelemetry.util.genai.invocation import EmbeddingInvocation, RetrievalInvocation
+from opentelemetry.util.genai.invocation import (
+    AgentInvocation,
+    EmbeddingInvocation,
+    RetrievalInvocation,
+)
 
 OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE: Final = "OTEL_INSTRUMENTATION_LITELLM_OPENINFERENCE"
 """Environment variable: ``true`` adds OpenInference attributes (default ``false``)."""
@@ -89,6 +93,11 @@ def add_attributes(invocation: Any, span_content: bool) -> None:
     if isinstance(invocation, RetrievalInvocation):  # no model, no tokens
         extra[SPAN_KIND] = "RETRIEVER"
         return
+    if isinstance(invocation, AgentInvocation):  # no tokens: what it was told and answered
+        extra[SPAN_KIND] = "AGENT"
+        if span_content:
+            _add_values(invocation, extra)
+        return
     model = invocation.response_model_name or invocation.request_model
     if isinstance(invocation, EmbeddingInvocation):
         extra[SPAN_KIND] = "EMBEDDING"
@@ -116,8 +125,12 @@ def add_attributes(invocation: Any, span_content: bool) -> None:
         extra[LLM_TOKEN_COUNT_CACHE_READ] = cached
     if reasoning := getattr(invocation, "thinking_tokens", None):
         extra[LLM_TOKEN_COUNT_REASONING] = reasoning
-    if not span_content:
-        return
+    if span_content:
+        _add_values(invocation, extra)
+
+
+def _add_values(invocation: Any, extra: dict[str, Any]) -> None:
+    """``input.value`` / ``output.value``: the last user message's and the answer's text."""
     if question := _last_user_text(getattr(invocation, "input_messages", None)):
         extra[INPUT_VALUE] = question
         extra[INPUT_MIME_TYPE] = _TEXT_PLAIN
