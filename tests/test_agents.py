@@ -245,3 +245,29 @@ def test_openinference_reads_an_agent_span_as_an_agent(agent, instrument, teleme
     assert attributes["openinference.span.kind"] == "AGENT"
     assert attributes["input.value"] == "for phoenix"
     assert attributes["output.value"] == "echo: for phoenix"
+
+
+def test_instrument_survives_an_a2a_module_that_cannot_be_imported(
+    monkeypatch, instrument, telemetry
+):
+    """litellm 1.102.4's ``litellm.a2a_protocol`` raises a TypeError on import when the
+    optional a2a-sdk is missing: instrument() skips it and traces everything else."""
+    import importlib.abc
+
+    import litellm
+
+    class Broken(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+            if name == "litellm.a2a_protocol":
+                raise TypeError("NoneType takes no arguments")
+            return None
+
+    monkeypatch.delitem(sys.modules, "litellm.a2a_protocol", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Broken(), *sys.meta_path])
+    instrument()
+    litellm.completion(
+        model="openai/gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        mock_response="still traced",
+    )
+    assert telemetry.only("chat")

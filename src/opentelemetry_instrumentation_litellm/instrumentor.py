@@ -90,10 +90,15 @@ def _max_length(value: int | None) -> int | None:
 
 def _module(name: str) -> Any:
     """litellm's module ``name``, or None in a litellm release without it (older ones lack
-    ``litellm.google_genai``, ``litellm.interactions``, ...)."""
+    ``litellm.google_genai``, ``litellm.interactions``, ...) or where it cannot be imported:
+    litellm 1.102.4's ``litellm.a2a_protocol`` raises a TypeError when the optional
+    ``a2a-sdk`` is not installed. Its functions are then not traced (nor usable)."""
     try:
         return importlib.import_module(name)
     except ImportError:
+        return None
+    except Exception:
+        _logger.debug("litellm's %s cannot be imported; not instrumented", name, exc_info=True)
         return None
 
 
