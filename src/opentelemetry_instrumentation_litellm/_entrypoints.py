@@ -57,4 +57,8 @@ ENTRY_POINTS: tuple[EntryPoint, ...] = (
     *_pair("litellm", "transcription", TRANSCRIPTION, "atranscription"),
     *_pair("litellm", "rerank", RERANK, "arerank"),
     *_pair("litellm.anthropic_interface.messages", "create", ANTHROPIC_MESSAGES, "acreate"),
+    # The Anthropic Messages function itself: what Router.(a)anthropic_messages and so the
+    # Proxy's /v1/messages call (async only; its sync twin is the handler).
+    EntryPoint("litellm", "anthropic_messages_handler", ANTHROPIC_MESSAGES, is_async=False),
+    EntryPoint("litellm", "anthropic_messages", ANTHROPIC_MESSAGES, is_async=True),
 )
