@@ -92,9 +92,10 @@ def validated(attributes) -> dict[str, list]:
         ("gen_ai.output.messages", OUTPUT_MESSAGES),
         ("gen_ai.tool.definitions", TOOL_DEFINITIONS),
     ):
-        value = json.loads(attributes[key])
-        jsonschema.validate(value, schema)
-        out[key] = value
+        if key in attributes:
+            value = json.loads(attributes[key])
+            jsonschema.validate(value, schema)
+            out[key] = value
     return out
 
 
@@ -352,3 +353,36 @@ def test_an_error_event_is_the_streams_failure():
     assert not state.complete
     assert state.failure is not None
     assert state.failure.type == "overloaded_error"
+
+
+# --- through the Router -------------------------------------------------------------------
+
+
+def router(llm) -> litellm.Router:
+    """A Router made after ``instrument()`` (it binds ``litellm.anthropic_messages`` then)."""
+    deployment = {"model": f"anthropic/{MODEL}", "api_base": llm.root, "api_key": "sk-ant-fake"}
+    return litellm.Router(model_list=[{"model_name": "claude", "litellm_params": deployment}])
+
+
+async def test_the_routers_anthropic_messages(instrumented, anthropic_llm):
+    result = await router(anthropic_llm).aanthropic_messages(
+        model="claude", messages=MESSAGES, max_tokens=64
+    )
+    assert result["content"][0]["text"] == DEFAULT_TEXT
+    (span,) = instrumented.finished("chat ")
+    assert_answer(span)
+    assert span.attributes["litellm.model_id"]  # the deployment the Router chose
+
+
+async def test_the_routers_anthropic_messages_streamed(instrument, telemetry, anthropic_llm):
+    instrument(capture_message_content="SPAN_ONLY")
+    answer = await router(anthropic_llm).aanthropic_messages(
+        model="claude", messages=MESSAGES, max_tokens=64, stream=True, system="Be brief."
+    )
+    chunks = [chunk async for chunk in answer]
+    assert sse_events(chunks)[-1]["type"] == "message_stop"
+    (span,) = telemetry.finished("chat ")
+    assert_answer(span)
+    assert span.attributes["gen_ai.request.stream"] is True
+    (answer_message,) = validated(span.attributes)["gen_ai.output.messages"]
+    assert answer_message["parts"] == [{"type": "text", "content": DEFAULT_TEXT}]
