@@ -386,3 +386,24 @@ async def test_the_routers_anthropic_messages_streamed(instrument, telemetry, an
     assert span.attributes["gen_ai.request.stream"] is True
     (answer_message,) = validated(span.attributes)["gen_ai.output.messages"]
     assert answer_message["parts"] == [{"type": "text", "content": DEFAULT_TEXT}]
+
+
+async def test_the_sync_function_streaming_through_the_chat_adapter(instrumented, llm):
+    """litellm 1.102.4's sync ``anthropic_messages_handler`` answers a stream of another
+    provider (its chat adapter) with an async generator: it stays one, and traced."""
+    answer = litellm.anthropic_messages_handler(
+        model="openai/gpt-4o-mini",
+        messages=MESSAGES,
+        max_tokens=64,
+        api_base=llm.base_url,
+        api_key="k",
+        stream=True,
+    )
+    chunks = [chunk async for chunk in answer]
+    assert chunks
+    span = instrumented.only()
+    assert span.name == "chat gpt-4o-mini"
+    assert span.status.status_code is StatusCode.UNSET
+    assert span.attributes["gen_ai.request.stream"] is True
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert span.attributes["gen_ai.usage.output_tokens"] > 0

@@ -43,17 +43,30 @@ _INSIDE_CALL: ContextVar[bool] = ContextVar("litellm_instrumentation_inside_call
 custom provider calling litellm) is part of that call, not a new one."""
 
 
-_STREAM_TYPES: dict[type, bool] = {}
+_STREAM_CLASSES: dict[tuple[type, bool], type | None] = {}
 
 
-def _is_stream(result: Any) -> bool:
-    """Whether ``result`` is an iterator (a stream), known per type: asking litellm's pydantic
-    responses for a missing ``__next__`` raises and catches an AttributeError each time."""
-    kind = type(result)
-    known = _STREAM_TYPES.get(kind)
-    if known is None:
-        known = _STREAM_TYPES[kind] = hasattr(kind, "__next__") or hasattr(kind, "__anext__")
-    return known
+def _stream_class(result: Any, is_async: bool) -> type | None:
+    """The traced-stream class for ``result`` if it is an iterator (a stream), else None;
+    known per type: asking litellm's pydantic responses for a missing ``__next__`` raises and
+    catches an AttributeError each time.
+
+    The entry point's kind first (litellm's ``CustomStreamWrapper`` is both), else what the
+    result is: litellm's sync ``anthropic_messages_handler`` answers a stream through its chat
+    adapter with an async generator, which only an async wrapper keeps usable."""
+    key = (type(result), is_async)
+    try:
+        return _STREAM_CLASSES[key]
+    except KeyError:
+        pass
+    kind = key[0]
+    sync, aio = hasattr(kind, "__next__"), hasattr(kind, "__anext__")
+    if is_async:
+        found = AsyncTracedStream if aio else SyncTracedStream if sync else None
+    else:
+        found = SyncTracedStream if sync else AsyncTracedStream if aio else None
+    _STREAM_CLASSES[key] = found
+    return found
 
 
 def _needed(needed: Callable[[], bool]) -> bool:
@@ -93,7 +106,6 @@ def make_wrapper(
     skip_unkept = span_only and metrics_kept is not None
     on_request = extras.on_request if extras is not None else None
     on_response = extras.on_response if extras is not None else None
-    stream_class = AsyncTracedStream if entry.is_async else SyncTracedStream
 
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The call's started invocation (raises if there is none: the call goes untraced)."""
@@ -134,7 +146,10 @@ def make_wrapper(
         (the caller then ends the span)."""
         # Sampled out with metric points dropped: no one reads the response's facts.
         unkept = skip_unkept and not invocation.span.is_recording() and not metrics_kept()
-        if operation.stream_state is not None and _is_stream(result):
+        stream_class = (
+            _stream_class(result, entry.is_async) if operation.stream_state is not None else None
+        )
+        if stream_class is not None:
             if unkept:  # still wrapped: the span is current while litellm makes a chunk
                 return stream_class(result, invocation, policy, UNREAD)
             state = operation.stream_state(capture)
