@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import json
 
-import jsonschema
 import litellm
 import pytest
 from opentelemetry.trace import StatusCode
@@ -19,7 +18,7 @@ from fake_anthropic_server import (
     TOOL_PREAMBLE,
     USAGE,
 )
-from genai_schema import INPUT_MESSAGES, OUTPUT_MESSAGES, TOOL_DEFINITIONS
+from genai_schema import validated
 
 MODEL = "claude-haiku-4-5-20251001"
 """A model litellm's cost map prices, cache reads and writes included."""
@@ -82,21 +81,6 @@ def assert_answer(span, *, tool: bool = False) -> None:
     else:
         assert "litellm.response.tool_names" not in attributes
     assert "sk-ant-fake" not in str(dict(attributes))  # never the API key
-
-
-def validated(attributes) -> dict[str, list]:
-    """The content attributes, parsed and checked against the conventions' schema."""
-    out = {}
-    for key, schema in (
-        ("gen_ai.input.messages", INPUT_MESSAGES),
-        ("gen_ai.output.messages", OUTPUT_MESSAGES),
-        ("gen_ai.tool.definitions", TOOL_DEFINITIONS),
-    ):
-        if key in attributes:
-            value = json.loads(attributes[key])
-            jsonschema.validate(value, schema)
-            out[key] = value
-    return out
 
 
 def assert_tool_content(attributes) -> None:
@@ -176,16 +160,22 @@ async def test_the_interface_calling_it_is_one_span(instrumented, anthropic_llm)
     assert_answer(instrumented.only())
 
 
-def test_the_sync_function_through_the_chat_adapter(instrumented, llm):
+def through_the_chat_adapter(llm, **kwargs):
     """The sync twin (``anthropic_messages_handler``, behind ``anthropic.messages.create``)
-    with an OpenAI model: litellm answers through ``completion`` inside it, one span."""
-    result = litellm.anthropic_messages_handler(
+    with an OpenAI model: litellm answers through ``completion`` inside it."""
+    return litellm.anthropic_messages_handler(
         model="openai/gpt-4o-mini",
         messages=MESSAGES,
         max_tokens=64,
         api_base=llm.base_url,
         api_key="k",
+        **kwargs,
     )
+
+
+def test_the_sync_function_through_the_chat_adapter(instrumented, llm):
+    """One span, though litellm calls ``completion`` inside."""
+    result = through_the_chat_adapter(llm)
     assert result["content"][0]["text"] == "Hello from fake server"
     span = instrumented.only()
     assert span.name == "chat gpt-4o-mini"
@@ -391,14 +381,7 @@ async def test_the_routers_anthropic_messages_streamed(instrument, telemetry, an
 async def test_the_sync_function_streaming_through_the_chat_adapter(instrumented, llm):
     """litellm 1.102.4's sync ``anthropic_messages_handler`` answers a stream of another
     provider (its chat adapter) with an async generator: it stays one, and traced."""
-    answer = litellm.anthropic_messages_handler(
-        model="openai/gpt-4o-mini",
-        messages=MESSAGES,
-        max_tokens=64,
-        api_base=llm.base_url,
-        api_key="k",
-        stream=True,
-    )
+    answer = through_the_chat_adapter(llm, stream=True)
     chunks = [chunk async for chunk in answer]
     assert chunks
     span = instrumented.only()

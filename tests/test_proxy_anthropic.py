@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-import opentelemetry_instrumentation_litellm
 from fake_anthropic_server import DEFAULT_TEXT, USAGE
 from otlp_receiver import OTLPReceiver, ReceivedSpan, running
 from proxy_fixtures import (
@@ -46,14 +45,6 @@ GUARDRAIL = textwrap.dedent(
 )
 
 receiver = pytest.fixture(running, scope="module", name="receiver")
-
-
-def this_checkout() -> dict[str, str]:
-    """``PYTHONPATH`` for the proxy to import the package under test from the source tree
-    this test run imports it from (a git worktree, say), not from wherever the venv's
-    editable install points; nothing when it is installed."""
-    source = Path(opentelemetry_instrumentation_litellm.__file__).resolve().parents[1]
-    return {"PYTHONPATH": str(source)} if source.name == "src" else {}
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +79,6 @@ def proxy(
     ]
     env = proxy_env(
         **receiver.exporter_env(),
-        **this_checkout(),
         OTEL_BSP_SCHEDULE_DELAY="100",
         OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_ONLY",
     )
