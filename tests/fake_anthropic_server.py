@@ -16,6 +16,8 @@ tokens) and ``message_stop``. The answer is chosen by the request's ``model``:
 * contains ``error-500``     -> 500 with an Anthropic ``api_error`` body
 * contains ``stream-error``  -> (streaming) ``message_start`` and two text
   deltas, then the connection is reset (chunked framing, so the cut is an error)
+* contains ``truncated``     -> (streaming) the same events, then the body ends cleanly
+  without ``message_delta`` / ``message_stop`` (litellm then adds an ``error`` event)
 * contains ``slow``          -> (streaming) 50 ms pause between events
 * anything else              -> "Hello from fake Anthropic", or the text after
   ``echo:`` in the last user message; a request with ``tools`` gets a text block
@@ -159,9 +161,11 @@ class AnthropicHandler(Handler):
         slow = "slow" in model
         self._start_event_stream(chunked=broken)
         for count, event in enumerate(stream_events(body)):
-            if broken and count == 5:  # message_start, block start, ping, two deltas were sent
+            if count == 5 and broken:  # message_start, block start, ping, two deltas were sent
                 self._abort()
                 return
+            if count == 5 and "truncated" in model:
+                return  # the connection closes: a clean end of a close-delimited body
             if slow and count:
                 time.sleep(0.05)
             frame = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()

@@ -269,6 +269,19 @@ async def test_a_stream_cut_by_the_provider_fails_its_span(instrumented, anthrop
     assert span.attributes["gen_ai.usage.input_tokens"] == ALL_INPUT  # message_start came
 
 
+async def test_a_stream_the_provider_never_finished_fails_its_span(instrumented, anthropic_llm):
+    """A provider stream that stops cleanly before ``message_delta``: litellm's stream just
+    ends, without an exception; the span is still a failure."""
+    answer = await stream(anthropic_llm, model=f"anthropic/{MODEL}-truncated")
+    events = sse_events([chunk async for chunk in answer])
+    assert events[-1]["type"] == "content_block_delta"
+    span = instrumented.only()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "_OTHER"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+    assert span.attributes["gen_ai.usage.input_tokens"] == ALL_INPUT
+
+
 # --- the stream reader, chunk by chunk ----------------------------------------------------
 
 

@@ -290,6 +290,9 @@ _SKIPPED_DELTAS = (b'data: {"type":"content_block_delta"', b'data: {"type": "con
 without content capture nothing in it is recorded, so it is not parsed."""
 
 
+_UNFINISHED = "stream ended before the provider finished the message"
+
+
 class _Block:
     """One content block of a streamed Anthropic message (its pieces only with capture)."""
 
@@ -334,8 +337,8 @@ class AnthropicStreamState:
         self.usage: dict[str, Any] = {}
         self.blocks: dict[int, _Block] = {}
         self.failure: Error | None = None
-        """The ``error`` event a stream ended with (the provider's, or litellm's for a
-        stream cut short): the span fails with it."""
+        """Why a stream that ended without an exception failed: its ``error`` event (the
+        provider's, or litellm's for a stream cut short), or no ``message_delta`` at all."""
         self._pending = b""
 
     @property
@@ -406,6 +409,10 @@ class AnthropicStreamState:
         if self._pending:  # a last line without its newline
             self._line(self._pending)
             self._pending = b""
+        if error is None and self.reason is None and self.failure is None:
+            # ended, but the provider never finished the message (litellm's direct Anthropic
+            # stream just stops): a failure, as for a stream dropped early
+            self.failure = Error(message=_UNFINISHED, type="_OTHER")
         if self.message is not None:
             apply_anthropic_identity(invocation, self.message)
         apply_usage(invocation, self.usage)
