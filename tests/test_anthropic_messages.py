@@ -134,11 +134,18 @@ async def test_a_tool_call_with_content(instrument, telemetry, anthropic_llm):
     assert_tool_content(span.attributes)
 
 
-async def test_the_token_usage_metric_counts_cache_tokens_as_input(instrumented, anthropic_llm):
-    await litellm.anthropic_messages(**call_args(anthropic_llm))
+@pytest.mark.parametrize("streamed", [False, True], ids=["dict", "stream"])
+async def test_token_and_cost_metrics(instrumented, anthropic_llm, streamed):
+    """Cache tokens count as input; the cost metric has the priced cost."""
+    answer = await litellm.anthropic_messages(**call_args(anthropic_llm, stream=streamed))
+    if streamed:
+        async for _ in answer:
+            pass
     points = instrumented.histogram_points("gen_ai.client.token.usage")
     by_type = {p.attributes["gen_ai.token.type"]: p.sum for p in points}
     assert by_type == {"input": ALL_INPUT, "output": USAGE["output_tokens"]}
+    (cost,) = instrumented.histogram_points("gen_ai.usage.cost")
+    assert cost.sum == pytest.approx(expected_cost())
 
 
 async def test_a_provider_error_reaches_the_caller_unchanged(instrumented, anthropic_llm):
