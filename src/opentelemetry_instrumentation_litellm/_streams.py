@@ -396,11 +396,11 @@ class AnthropicStreamState:
             )
         elif kind == "error":
             error = field(event, "error")
-            kind = field(error, "type")
+            error_type = field(error, "type")
             message = field(error, "message")
             self.failure = Error(
                 message=message if isinstance(message, str) else None,
-                type=kind if isinstance(kind, str) and kind else "_OTHER",
+                type=error_type if isinstance(error_type, str) and error_type else "_OTHER",
             )
 
     def apply(
