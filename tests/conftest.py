@@ -39,13 +39,18 @@ SECRET = "sk-TOPSECRET-0123456789"
 
 @dataclass
 class FakeLLM:
-    """A running tests/fake_openai_server.py process."""
+    """A running tests/fake_openai_server.py (or fake_anthropic_server.py) process."""
 
     port: int
 
     @property
+    def root(self) -> str:
+        """The server's root URL: the ``api_base`` of litellm's ``anthropic/...`` models."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.root}/v1"
 
     def requests(self) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/__requests", timeout=5) as r:
@@ -79,15 +84,32 @@ def start_process_group(cmd: list[str], ready_prefix: str, timeout: float = 30.0
     return proc, line[0]
 
 
-@pytest.fixture(scope="session")
-def fake_llm() -> Iterator[FakeLLM]:
+def serve(script: str) -> Iterator[FakeLLM]:
+    """Run one of the fake servers in tests/ until the generator is closed."""
     proc, line = start_process_group(
-        [sys.executable, str(TESTS / "fake_openai_server.py"), "--port", "0"], "LISTENING"
+        [sys.executable, str(TESTS / script), "--port", "0"], "LISTENING"
     )
     try:
         yield FakeLLM(port=int(line.split()[1]))
     finally:
         stop_process_group(proc)
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeLLM]:
+    yield from serve("fake_openai_server.py")
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic() -> Iterator[FakeLLM]:
+    """The fake Anthropic Messages API (``api_base=fake_anthropic.root``)."""
+    yield from serve("fake_anthropic_server.py")
+
+
+@pytest.fixture
+def anthropic_llm(fake_anthropic: FakeLLM) -> FakeLLM:
+    fake_anthropic.reset()
+    return fake_anthropic
 
 
 @pytest.fixture

@@ -62,8 +62,9 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 DEFAULT_TEXT = "Hello from fake server"
 TOOL_ANSWER = "It is sunny in Paris."
@@ -284,6 +285,8 @@ def _rerank_results(body: dict[str, Any]) -> list[dict[str, Any]]:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeOpenAI/1.0"
+    routes: ClassVar[dict[tuple[str, str], Callable[..., None]]] = {}
+    """(method, path) -> handler method; set to ``ROUTES`` below, a subclass brings its own."""
 
     # ---- plumbing -------------------------------------------------------
 
@@ -333,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
             path = self.path.split("?", 1)[0].rstrip("/")
             if path not in ("/__requests", "/__reset", "/health"):
                 self._record(body)
-            handler = ROUTES.get((method, path)) or _pattern_route(method, path)
+            handler = self.routes.get((method, path)) or _pattern_route(method, path)
             if handler is None:
                 self._send_error(404, f"Unknown path {method} {path}", "invalid_request_error")
             else:
@@ -794,6 +797,12 @@ ROUTES = {
     ("POST", "/v1/ocr"): Handler.ocr,
     ("POST", "/v1/search"): Handler.search,
 }
+Handler.routes = ROUTES
+
+HELPER_ROUTES = {
+    key: ROUTES[key] for key in (("GET", "/health"), ("GET", "/__requests"), ("POST", "/__reset"))
+}
+"""The test-helper endpoints, for another fake server built on ``Handler``."""
 
 ROUTES.update(  # every /v1/... path also without /v1
     {(m, p[3:]): h for (m, p), h in list(ROUTES.items()) if p.startswith("/v1/")} | ROUTES
@@ -809,12 +818,13 @@ class Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, handler: type[Handler] = Handler, doc: str = "") -> int:
+    """Serve ``handler`` (default: the OpenAI endpoints) until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(description=(doc or __doc__ or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args(argv)
 
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = Server(("127.0.0.1", args.port), handler)
 
     def stop(_signum: int, _frame: Any) -> None:
         # shutdown() blocks until serve_forever returns, so call it from another thread.

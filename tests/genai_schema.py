@@ -4,7 +4,10 @@ validate what the instrumentation records."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import jsonschema
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _MODALITY = {"type": "string"}  # image | video | audio, or any other string
@@ -104,3 +107,18 @@ TOOL_DEFINITIONS: dict[str, Any] = {
         "required": ["type", "name"],
     },
 }
+
+
+def validated(attributes: Any) -> dict[str, list[Any]]:
+    """The message attributes a span carries, parsed, each checked against its schema."""
+    out = {}
+    for key, schema in (
+        ("gen_ai.input.messages", INPUT_MESSAGES),
+        ("gen_ai.output.messages", OUTPUT_MESSAGES),
+        ("gen_ai.tool.definitions", TOOL_DEFINITIONS),
+    ):
+        if key in attributes:
+            value = json.loads(attributes[key])
+            jsonschema.validate(value, schema)
+            out[key] = value
+    return out

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import json
 
-import jsonschema
 import litellm
 import pytest
 from opentelemetry.util.genai.handler import TelemetryHandler
 
-from genai_schema import INPUT_MESSAGES, OUTPUT_MESSAGES, TOOL_DEFINITIONS
+from genai_schema import validated
 
 CONTENT_ATTRIBUTES = (
     "gen_ai.input.messages",
@@ -34,21 +33,6 @@ WEATHER_TOOL = {
     },
 }
 QUESTION = {"role": "user", "content": "What's the weather like in Paris today?"}
-
-
-def validated(attributes) -> dict[str, list]:
-    """Every content attribute parsed, after checking it against the conventions' schema."""
-    out = {}
-    for key, schema in (
-        ("gen_ai.input.messages", INPUT_MESSAGES),
-        ("gen_ai.output.messages", OUTPUT_MESSAGES),
-        ("gen_ai.tool.definitions", TOOL_DEFINITIONS),
-    ):
-        if key in attributes:
-            value = json.loads(attributes[key])
-            jsonschema.validate(value, schema)
-            out[key] = value
-    return out
 
 
 def test_content_is_off_by_default(instrumented, monkeypatch):

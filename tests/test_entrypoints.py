@@ -220,43 +220,6 @@ async def test_anthropic_messages_async(instrumented):
     assert span.attributes["gen_ai.provider.name"] == "anthropic"
 
 
-def test_anthropic_stream_events_are_aggregated():
-    """The SSE bytes litellm passes through for Anthropic streams."""
-    from opentelemetry_instrumentation_litellm._streams import AnthropicStreamState
-
-    state = AnthropicStreamState(capture=True)
-    events = [
-        {
-            "type": "message_start",
-            "message": {
-                "id": "msg_1",
-                "model": "claude-x",
-                "usage": {"input_tokens": 12, "output_tokens": 1},
-            },
-        },
-        {"type": "content_block_start", "content_block": {"type": "text", "text": ""}},
-        {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hel"}},
-        {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "lo"}},
-        {
-            "type": "content_block_start",
-            "content_block": {"type": "tool_use", "id": "t1", "name": "get_weather"},
-        },
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": "tool_use"},
-            "usage": {"output_tokens": 9},
-        },
-        {"type": "message_stop"},
-    ]
-    for event in events:
-        state.add(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
-    assert state.complete
-    assert state.reason == "tool_call"
-    assert state.usage == {"input_tokens": 12, "output_tokens": 9}
-    assert state.tool_names == ["get_weather"]
-    assert "".join(state.text) == "Hello"
-
-
 def test_completion_with_retries(instrumented):
     litellm.completion_with_retries(
         model="gpt-4o-mini", messages=MESSAGES, mock_response="ok", num_retries=2

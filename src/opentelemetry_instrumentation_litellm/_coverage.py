@@ -265,10 +265,5 @@ NOT_TRACED: Final[dict[str, str]] = {
         "litellm.str_keyed_mapping",
         "litellm.may_name_litellm_mcp_gateway",
     ),
-    # --- another branch's part of issue 20 -------------------------------------------
-    "litellm.anthropic_messages": (
-        "the Anthropic Messages path (LiteLLM Proxy /v1/messages): wrapped by issue 20 "
-        "item 3, which removes this entry"
-    ),
 }
 """Public litellm function (or ``<module>.*``) -> why it is not wrapped."""

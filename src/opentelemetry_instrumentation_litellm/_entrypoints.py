@@ -65,8 +65,10 @@ ENTRY_POINTS: tuple[EntryPoint, ...] = (
     *_pair("litellm", "transcription", TRANSCRIPTION, "atranscription"),
     *_pair("litellm", "rerank", RERANK, "arerank"),
     *_pair("litellm.anthropic_interface.messages", "create", ANTHROPIC_MESSAGES, "acreate"),
-    # litellm.anthropic_messages (the LiteLLM Proxy's /v1/messages path): issue 20 item 3,
-    # branch `anthropic`, adds its line here and drops its entry from _coverage.NOT_TRACED.
+    # The Anthropic Messages function itself: what Router.(a)anthropic_messages and so the
+    # Proxy's /v1/messages call (async only; its sync twin is the handler).
+    EntryPoint("litellm", "anthropic_messages_handler", ANTHROPIC_MESSAGES, is_async=False),
+    EntryPoint("litellm", "anthropic_messages", ANTHROPIC_MESSAGES, is_async=True),
     *_pair("litellm", "responses_with_retries", RESPONSES, "aresponses_with_retries", "responses"),
     *_pair("litellm", "compact_responses", RESPONSES, "acompact_responses"),
     # Responses with MCP tools: litellm.aresponses calls it; users and the Proxy may too.

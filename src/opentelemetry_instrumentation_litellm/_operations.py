@@ -260,7 +260,7 @@ RESPONSES = Operation(
 )
 ANTHROPIC_MESSAGES = Operation(
     _Op.CHAT.value,
-    request.apply_chat_request,
+    request.apply_anthropic_request,
     response.apply_anthropic_response,
     _anthropic_input,
     _anthropic_output,

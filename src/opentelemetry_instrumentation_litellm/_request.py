@@ -163,6 +163,23 @@ def apply_chat_request(invocation: Any, call: Mapping[str, Any]) -> None:
     apply_litellm_request(invocation, call)
 
 
+def apply_anthropic_request(invocation: Any, call: Mapping[str, Any]) -> None:
+    """An Anthropic Messages request: a chat request, plus litellm's provider name, which
+    prices the answer (``_response.price_tokens``): the answer carries no litellm cost."""
+    apply_chat_request(invocation, call)
+    model = call.get("model")
+    if isinstance(model, str) and model:
+        llm_provider = call.get("custom_llm_provider")
+        api_base = call.get("api_base")
+        _model, provider, _base = resolve(
+            model,
+            llm_provider if isinstance(llm_provider, str) else None,
+            api_base if isinstance(api_base, str) else None,
+        )
+        if provider:
+            invocation.attributes[attrs.LITELLM_PROVIDER] = provider
+
+
 def request_for_output(kind: str) -> Callable[[Any, Mapping[str, Any]], None]:
     """Request reader for operations that generate one kind of output (image, speech, text)."""
 

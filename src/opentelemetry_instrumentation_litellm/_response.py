@@ -99,10 +99,14 @@ def apply_usage(invocation: Any, usage: Any) -> None:
         output_tokens = _count(field(usage, "output_tokens"))
         input_details = field(usage, "input_tokens_details")
         output_details = field(usage, "output_tokens_details")
-        cached = _count(field(usage, "cache_read_input_tokens")) or (
-            _count(field(input_details, "cached_tokens")) if input_details else None
-        )
+        cached = _count(field(usage, "cache_read_input_tokens"))
         created = _count(field(usage, "cache_creation_input_tokens"))
+        if cached or created:
+            # Anthropic counts cache reads and writes apart from ``input_tokens``; the
+            # conventions' input tokens include them.
+            input_tokens = (input_tokens or 0) + (cached or 0) + (created or 0)
+        elif input_details:
+            cached = _count(field(input_details, "cached_tokens"))
     if input_tokens is not None:
         invocation.input_tokens = input_tokens
     if output_tokens is not None:
@@ -215,8 +219,13 @@ def apply_responses_response(invocation: Any, response: Any) -> None:
     apply_hidden_params(invocation, response)
 
 
+def apply_anthropic_identity(invocation: Any, message: Any) -> None:
+    """Id and model of an Anthropic message (a stream's ``message_start`` has them)."""
+    _set_identity(invocation, message)
+
+
 def apply_anthropic_response(invocation: Any, response: Any) -> None:
-    """An Anthropic Messages response (``litellm.anthropic.messages``), a dict."""
+    """An Anthropic Messages response (``litellm.anthropic_messages``), a dict."""
     _set_identity(invocation, response)
     tool_names = [
         name
@@ -227,6 +236,42 @@ def apply_anthropic_response(invocation: Any, response: Any) -> None:
     _set_outcome(invocation, [reason] if reason else [], tool_names)
     apply_usage(invocation, field(response, "usage"))
     apply_hidden_params(invocation, response)
+    price_tokens(invocation)
+
+
+def price_tokens(invocation: Any) -> None:
+    """``litellm.response.cost`` from the recorded token counts, priced by litellm's public
+    ``cost_per_token``, for answers that carry no litellm cost (an Anthropic Messages answer
+    is a plain dict, its stream's hidden ``response_cost`` is set before any usage).
+
+    Needs the provider litellm routed to (``litellm.provider``, from the request) and the
+    model; a model litellm has no price for gets no cost, never a made-up zero.
+    """
+    extra = invocation.attributes
+    provider = extra.get(attrs.LITELLM_PROVIDER)
+    model = invocation.request_model or invocation.response_model_name
+    input_tokens = invocation.input_tokens
+    output_tokens = invocation.output_tokens
+    if attrs.LITELLM_RESPONSE_COST in extra or not provider or not model:
+        return
+    if input_tokens is None and output_tokens is None:
+        return
+    import litellm
+
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model,
+            custom_llm_provider=provider,
+            prompt_tokens=input_tokens or 0,
+            completion_tokens=output_tokens or 0,
+            cache_read_input_tokens=invocation.cache_read_input_tokens or 0,
+            cache_creation_input_tokens=extra.get(
+                _upstream.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, 0
+            ),
+        )
+    except Exception:  # litellm has no price for this model
+        return
+    extra[attrs.LITELLM_RESPONSE_COST] = float(prompt_cost + completion_cost)
 
 
 def apply_embedding_response(invocation: Any, response: Any) -> None:

@@ -25,23 +25,25 @@ from opentelemetry.util.genai.stream import (
     AsyncStreamWrapper,
     SyncStreamWrapper,
 )
-from opentelemetry.util.genai.types import OutputMessage
+from opentelemetry.util.genai.types import Error, OutputMessage
 
 from opentelemetry_instrumentation_litellm import _upstream
 from opentelemetry_instrumentation_litellm import attributes as attrs
 from opentelemetry_instrumentation_litellm._messages import (
     ContentPolicy,
+    anthropic_parts,
     get,
     output_message,
     responses_output_messages,
 )
 from opentelemetry_instrumentation_litellm._response import (
-    apply_anthropic_response,
+    apply_anthropic_identity,
     apply_hidden_params,
     apply_responses_response,
     apply_usage,
     field,
     finish_reason,
+    price_tokens,
 )
 
 _logger = logging.getLogger(__name__)
@@ -310,59 +312,152 @@ def sse_events(chunk: Any) -> list[Any]:
     return events
 
 
-class AnthropicStreamState:
-    """Anthropic Messages stream events (dicts, or the SSE bytes litellm passes through)."""
+_SKIPPED_DELTAS = (b'data: {"type":"content_block_delta"', b'data: {"type": "content_block_delta"')
+"""How a text or argument delta's SSE line starts (Anthropic's compact JSON, and Python's):
+without content capture nothing in it is recorded, so it is not parsed."""
 
-    __slots__ = ("capture", "message", "reason", "text", "tool_names", "usage")
+
+_UNFINISHED = "stream ended before the provider finished the message"
+
+
+class _Block:
+    """One content block of a streamed Anthropic message (its pieces only with capture)."""
+
+    __slots__ = ("id", "kind", "name", "pieces")
+
+    def __init__(self, kind: Any, block_id: Any, name: Any) -> None:
+        self.kind = kind
+        self.id = block_id
+        self.name = name
+        self.pieces: list[str] = []
+
+    def as_content(self) -> dict[str, Any]:
+        """The block as a non-streamed message's content block."""
+        text = "".join(self.pieces)
+        if self.kind == "tool_use":
+            try:
+                arguments = json.loads(text) if text else {}
+            except ValueError:
+                arguments = text  # cut short: the pieces as they came
+            return {"type": "tool_use", "id": self.id, "name": self.name, "input": arguments}
+        if self.kind in ("thinking", "redacted_thinking"):
+            return {"type": "thinking", "thinking": text}
+        return {"type": "text", "text": text}
+
+
+class AnthropicStreamState:
+    """Anthropic Messages stream events: dicts, or the SSE bytes litellm passes through.
+
+    The bytes are the provider's transport chunks: one event may span two chunks and one
+    chunk may hold several events, so lines are cut at newlines across chunks. Read:
+    ``message_start`` (id, model, input and cache tokens), ``content_block_start`` (tool
+    names), ``message_delta`` (stop reason, output tokens), ``error``; the deltas (text,
+    tool arguments, thinking) only with content capture.
+    """
+
+    __slots__ = ("_pending", "blocks", "capture", "failure", "message", "reason", "usage")
 
     def __init__(self, capture: bool) -> None:
         self.capture = capture
         self.message: Any = None
         self.reason: str | None = None
         self.usage: dict[str, Any] = {}
-        self.tool_names: list[str] = []
-        self.text: list[str] = []
+        self.blocks: dict[int, _Block] = {}
+        self.failure: Error | None = None
+        """Why a stream that ended without an exception failed: its ``error`` event (the
+        provider's, or litellm's for a stream cut short), or no ``message_delta`` at all."""
+        self._pending = b""
 
     @property
     def complete(self) -> bool:
         return self.reason is not None
 
+    @property
+    def tool_names(self) -> list[str]:
+        return [b.name for _, b in sorted(self.blocks.items()) if b.kind == "tool_use" and b.name]
+
     def add(self, chunk: Any) -> None:
-        for event in sse_events(chunk):
-            self._event(event)
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        if not isinstance(chunk, (bytes, bytearray)):
+            self._event(chunk)
+            return
+        lines = (self._pending + chunk if self._pending else bytes(chunk)).split(b"\n")
+        self._pending = lines.pop()  # the start of a line the next chunk ends
+        for line in lines:
+            self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        if not line.startswith(b"data:") or (not self.capture and line.startswith(_SKIPPED_DELTAS)):
+            return
+        try:
+            event = json.loads(line[5:])
+        except ValueError:
+            return
+        self._event(event)
 
     def _event(self, event: Any) -> None:
         kind = field(event, "type")
-        if kind == "message_start":
-            self.message = field(event, "message")
-            self.usage.update(field(self.message, "usage") or {})
+        if kind == "content_block_delta":
+            if self.capture:
+                block = self.blocks.get(field(event, "index") or 0)
+                delta = field(event, "delta")
+                piece = (
+                    field(delta, "text") or field(delta, "partial_json") or field(delta, "thinking")
+                )
+                if block is not None and isinstance(piece, str):
+                    block.pieces.append(piece)
         elif kind == "content_block_start":
             block = field(event, "content_block")
-            if field(block, "type") == "tool_use" and field(block, "name"):
-                self.tool_names.append(field(block, "name"))
-        elif kind == "content_block_delta" and self.capture:
-            text = field(field(event, "delta"), "text")
-            if isinstance(text, str):
-                self.text.append(text)
+            index = field(event, "index")
+            self.blocks[index if isinstance(index, int) else len(self.blocks)] = _Block(
+                field(block, "type"), field(block, "id"), field(block, "name")
+            )
+        elif kind == "message_start":
+            self.message = field(event, "message")
+            self.usage.update(field(self.message, "usage") or {})
         elif kind == "message_delta":
             self.reason = finish_reason(field(field(event, "delta"), "stop_reason")) or "stop"
-            self.usage.update(field(event, "usage") or {})
+            self.usage.update(
+                {k: v for k, v in (field(event, "usage") or {}).items() if v is not None}
+            )
+        elif kind == "error":
+            error = field(event, "error")
+            error_type = field(error, "type")
+            message = field(error, "message")
+            self.failure = Error(
+                message=message if isinstance(message, str) else None,
+                type=error_type if isinstance(error_type, str) and error_type else "_OTHER",
+            )
 
     def apply(
         self, invocation: Any, stream: Any, policy: ContentPolicy, error: BaseException | None
     ) -> None:
+        if self._pending:  # a last line without its newline
+            self._line(self._pending)
+            self._pending = b""
+        if error is None and self.reason is None and self.failure is None:
+            # ended, but the provider never finished the message (litellm's direct Anthropic
+            # stream just stops): a failure, as for a stream dropped early
+            self.failure = Error(message=_UNFINISHED, type="_OTHER")
         if self.message is not None:
-            apply_anthropic_response(invocation, self.message)
+            apply_anthropic_identity(invocation, self.message)
         apply_usage(invocation, self.usage)
-        if self.tool_names:
-            invocation.attributes[attrs.LITELLM_RESPONSE_TOOL_NAMES] = self.tool_names
-        reason = "error" if error is not None else self.reason
+        apply_hidden_params(invocation, stream, cost=False)
+        price_tokens(invocation)
+        tool_names = self.tool_names
+        if tool_names:
+            invocation.attributes[attrs.LITELLM_RESPONSE_TOOL_NAMES] = tool_names
+        reason = "error" if error is not None or self.failure is not None else self.reason
         if reason:
             invocation.finish_reasons = [reason]
-        if self.capture and self.text:
+        if self.capture:
+            content = [block.as_content() for _, block in sorted(self.blocks.items())]
             invocation.output_messages = [
-                output_message(
-                    {"role": "assistant", "content": "".join(self.text)}, reason or "error", policy
+                OutputMessage(
+                    role="assistant",
+                    parts=anthropic_parts(content, policy),
+                    finish_reason=reason or "error",
                 )
             ]
 
@@ -458,8 +553,13 @@ class _TracedStream:
             self._record_outcome(None)
         except Exception:
             _logger.debug("litellm instrumentation: could not read a stream", exc_info=True)
+        # A stream can end on an error event rather than an exception (Anthropic's).
+        failure = getattr(self._self_state, "failure", None)
         try:
-            invocation.stop()
+            if failure is None:
+                invocation.stop()
+            else:
+                invocation.fail(failure)
         except Exception:
             _logger.debug("litellm instrumentation: could not end a span", exc_info=True)
 

@@ -47,7 +47,8 @@ def _stream_class(result: Any, is_async: bool) -> type | None:
     known per type: asking litellm's pydantic responses for a missing ``__next__`` raises
     and catches an AttributeError each time. The function's own kind first (litellm's
     streams are both iterators and async iterators), else what the stream is: litellm's
-    sync ``google_genai.generate_content_stream`` can return an async generator."""
+    sync ``google_genai.generate_content_stream`` can return an async generator, and so can
+    the sync ``anthropic_messages_handler`` (a stream through its chat adapter)."""
     kind = type(result)
     key = (kind, is_async)
     if key in _STREAM_TYPES:
