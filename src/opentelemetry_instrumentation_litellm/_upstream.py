@@ -127,6 +127,35 @@ PROXY_SERVER_MODULE: Final = "litellm.proxy.proxy_server"
 PROXY_SHUTDOWN_EVENT: Final = "proxy_shutdown_event"
 
 
+# Why: a Router call's attempts, retries and fallbacks (``_router.py``) are read where the
+# Router makes them: its retry loop calls ``Router.make_call`` once per attempt (fallbacks
+# re-enter the loop with the fallback group), and every attempt, with or without that loop,
+# picks its deployment with ``Router.get_available_deployment`` or its async twin (which
+# may call the sync one). Neither has an underscore, but neither is documented as a user
+# API. Without them the router span still exists, with no attempts counted.
+# Public replacement: a Router callback per attempt (litellm's ``log_retry`` and
+# ``deployment_callback_on_*`` are internal too, and run only for some call types).
+ROUTER_ATTEMPT: Final = "make_call"
+ROUTER_CHOICE: Final = "get_available_deployment"
+ROUTER_ASYNC_CHOICE: Final = "async_get_available_deployment"
+
+
+# Why: litellm 1.102.4's ``Router.__init__`` binds ``aresponses``, ``aanthropic_messages``,
+# ``agenerate_content``, ``aocr``, ... on each instance as closures over the litellm function
+# *as it was then* (``self.factory_function(litellm.aresponses, ...)``): a Router made before
+# ``instrument()`` would call the unwrapped function, and its attempts would get no span.
+# These private methods receive that function as a keyword argument, once per attempt, and
+# ``_router.reachable_now`` hands them the wrapped one instead (only when it is the same
+# function). Absent (litellm 1.110 binds real methods that look the function up per call):
+# nothing is needed. Public replacement: none; litellm resolving the function per call.
+ROUTER_CAPTURED_CALLS: Final = (
+    ("_ageneric_api_call_with_fallbacks_helper", "original_generic_function"),
+    ("_generic_api_call_with_fallbacks", "original_function"),
+    ("_pass_through_moderation_endpoint_factory", "original_function"),
+)
+"""(Router method, keyword argument holding the litellm function it calls)."""
+
+
 # --- OpenTelemetry API: logs ------------------------------------------------------------
 # Why: the logs API of opentelemetry-api 1.45 still lives in the private ``opentelemetry._logs``;
 # the proxy's shutdown flush must reach the global logger provider too.
@@ -271,6 +300,10 @@ __all__ = [
     "PROXY_METER_PROVIDER",
     "PROXY_SERVER_MODULE",
     "PROXY_SHUTDOWN_EVENT",
+    "ROUTER_ASYNC_CHOICE",
+    "ROUTER_ATTEMPT",
+    "ROUTER_CAPTURED_CALLS",
+    "ROUTER_CHOICE",
     "STREAM_WRAPPER_HOOKS",
     "USER_ID",
     "GenAiProviderNameValues",

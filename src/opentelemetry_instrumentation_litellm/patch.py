@@ -29,7 +29,6 @@ from opentelemetry_instrumentation_litellm._request import (
     session_id,
     target,
 )
-from opentelemetry_instrumentation_litellm._router import current_router_call
 from opentelemetry_instrumentation_litellm._streams import (
     UNREAD,
     AsyncTracedStream,
@@ -98,9 +97,6 @@ def make_wrapper(
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The call's started invocation (raises if there is none: the call goes untraced)."""
         call = call_arguments(names, args, kwargs)
-        router_call = current_router_call()
-        if router_call is not None:
-            router_call.record(call)
         provider, model, address, port = target(call)
         if operation.embedding:
             invocation = handler.embedding(
