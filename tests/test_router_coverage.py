@@ -4,6 +4,8 @@ reaches a deployment (found by inspecting the installed litellm) is traced, or i
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import litellm
 import pytest
 
@@ -12,6 +14,8 @@ from opentelemetry_instrumentation_litellm._router_coverage import (
     NOT_TRACED,
     methods_reaching_a_deployment,
 )
+
+LITELLM = importlib.metadata.version("litellm")
 
 
 def uncovered(found: dict[str, str]) -> list[str]:
@@ -26,7 +30,7 @@ def router() -> litellm.Router:
 def test_every_router_method_reaching_a_deployment_is_traced_or_excused(router):
     found = methods_reaching_a_deployment(router)
     assert uncovered(found) == [], (
-        f"litellm {litellm.__version__}: Router methods that reach a deployment, neither in "
+        f"litellm {LITELLM}: Router methods that reach a deployment, neither in "
         "_router.ROUTER_METHODS nor in _router_coverage.NOT_TRACED"
     )
     # The discovery sees the methods both ways litellm defines them.
@@ -48,7 +52,7 @@ def test_every_traced_method_this_litellm_has_is_wrapped(instrument, router):
     assert traced
     for instance in (router, after):
         unwrapped = [n for n in traced if not hasattr(getattr(instance, n), "__wrapped__")]
-        assert unwrapped == [], f"litellm {litellm.__version__}"
+        assert unwrapped == [], f"litellm {LITELLM}"
 
 
 def test_a_new_router_method_reaching_a_deployment_is_reported(router):

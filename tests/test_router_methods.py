@@ -8,6 +8,7 @@ Router retries it, then falls back); the backup group's at the local fake OpenAI
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import inspect
 from typing import Any
 
@@ -21,6 +22,9 @@ from opentelemetry_instrumentation_litellm import _router
 REFUSED = "http://127.0.0.1:1/v1"  # nothing listens on port 1: connection refused at once
 MESSAGES = [{"role": "user", "content": "hi"}]
 AUDIO = ("a.mp3", b"ID3fake", "audio/mpeg")
+
+
+LITELLM = importlib.metadata.version("litellm")
 
 
 def _deployment(group: str, model: str, api_base: str, deployment_id: str) -> dict[str, Any]:
@@ -52,10 +56,15 @@ def failing_over(model: str, backup_base: str) -> litellm.Router:
 def call(router: litellm.Router, method: str, **kwargs: Any) -> Any:
     function = getattr(router, method, None)
     if function is None:
-        pytest.skip(f"litellm {litellm.__version__} has no Router.{method}")
-    if inspect.iscoroutinefunction(function):
-        return asyncio.run(function(model="primary", **kwargs))
-    return function(model="primary", **kwargs)
+        pytest.skip(f"litellm {LITELLM} has no Router.{method}")
+    result = function(model="primary", **kwargs)
+    if not inspect.isawaitable(result):
+        return result
+
+    async def wait() -> Any:
+        return await result
+
+    return asyncio.run(wait())
 
 
 # method, deployment model, arguments, the attempt spans' name prefix
@@ -208,7 +217,6 @@ def test_sync_text_completion_records_its_one_attempt(instrumented, llm):
     router_span = instrumented.only("router")
     assert router_span.status.status_code is expected_status
     assert router_span.attributes["litellm.router.attempts"] == 1
-    assert router_span.attributes["litellm.model_id"] == "dep-1"
     if expected_error is not None:
         assert router_span.attributes["error.type"] == "litellm.exceptions.BadRequestError"
 
@@ -227,7 +235,7 @@ def test_moderation_has_one_attempt(instrument, telemetry):
 
 def test_uninstrument_restores_a_router_made_before(instrument, telemetry, llm):
     router_class = dict(vars(litellm.Router))
-    router = failing_over("openai/gpt-4o-mini", llm.base_url)
+    router = one_deployment(llm)
     attributes = dict(vars(router))
     instrumentor = instrument()
     call(router, "aresponses", input="hi")
@@ -248,7 +256,7 @@ def test_uninstrument_takes_the_router_span_from_a_router_made_while_instrumente
 ):
     router_class = dict(vars(litellm.Router))
     instrumentor = instrument()
-    router = failing_over("openai/gpt-4o-mini", llm.base_url)
+    router = one_deployment(llm)
     instrumentor.uninstrument()
     assert dict(vars(litellm.Router)) == router_class
     for name in _router.ROUTER_METHODS:
@@ -259,6 +267,7 @@ def test_uninstrument_takes_the_router_span_from_a_router_made_while_instrumente
 
 
 @pytest.mark.xfail(
+    not hasattr(litellm.Router, "aresponses"),  # bound per instance (litellm 1.102.4)
     strict=True,
     reason="litellm 1.102.4's Router.__init__ keeps the litellm functions of the moment in "
     "closures: a Router made while instrumented keeps calling the wrapped litellm.aresponses "
@@ -269,7 +278,7 @@ def test_uninstrument_leaves_no_attempt_span_on_a_router_made_while_instrumented
     instrument, telemetry, llm
 ):
     instrumentor = instrument()
-    router = failing_over("openai/gpt-4o-mini", llm.base_url)
+    router = one_deployment(llm)
     instrumentor.uninstrument()
     call(router, "aresponses", input="hi")
     assert telemetry.finished() == []

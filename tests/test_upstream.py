@@ -323,7 +323,9 @@ def test_litellm_router_seams_are_on_the_call_path(monkeypatch):
     seams = [_upstream.ROUTER_ATTEMPT, _upstream.ROUTER_CHOICE, _upstream.ROUTER_ASYNC_CHOICE]
     captured = [name for name, _ in _upstream.ROUTER_CAPTURED_CALLS]
     for name in seams:
-        assert hasattr(litellm.Router, name), f"litellm {litellm.__version__}: Router.{name}"
+        assert hasattr(litellm.Router, name), (
+            f"litellm {importlib.metadata.version('litellm')}: Router.{name}"
+        )
         spy(name)
     router = litellm.Router(
         model_list=[
@@ -342,7 +344,9 @@ def test_litellm_router_seams_are_on_the_call_path(monkeypatch):
     binds_per_instance = "aresponses" in vars(router)
     if binds_per_instance:  # litellm 1.102.4: the function is captured, handed on per attempt
         for name in captured:
-            assert hasattr(litellm.Router, name), f"litellm {litellm.__version__}: Router.{name}"
+            assert hasattr(litellm.Router, name), (
+                f"litellm {importlib.metadata.version('litellm')}: Router.{name}"
+            )
             spy(name)
 
     async def calls():

@@ -12,6 +12,7 @@ gets no span of its own (``facts_span()`` gives that span, or ``None``).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import itertools
 import logging
@@ -52,27 +53,28 @@ ROUTER_METHODS: tuple[str, ...] = (
     "acreate_interaction",
     "text_completion",
     "atext_completion",
+    "decisions",
+    "adecisions",
+    "systemone",
+    "asystemone",
+    "extraction",
+    "aextraction",
     # embeddings, retrieval, ranking, moderation, OCR
     "embedding",
     "aembedding",
-    "rerank",
     "arerank",
     "search",
     "asearch",
     "vector_store_search",
     "avector_store_search",
-    "moderation",
     "amoderation",
     "ocr",
     "aocr",
     # media
     "image_generation",
     "aimage_generation",
-    "image_edit",
     "aimage_edit",
-    "speech",
     "aspeech",
-    "transcription",
     "atranscription",
     "video_generation",
     "avideo_generation",
@@ -123,6 +125,19 @@ class RouterCall:
         attempt[1] = model if isinstance(model, str) else None
         attempt[2] = deployment_id if isinstance(deployment_id, str) else None
         self.pending = False
+
+    def attempted(self, call: Mapping[str, Any]) -> None:
+        """One attempt, read from the keyword arguments the Router calls litellm with (its
+        metadata names the model group, the deployment and its id): litellm 1.110, whose
+        retry loop and deployment choice run in its core."""
+        metadata = call.get("litellm_metadata") or call.get("metadata")
+        if not isinstance(metadata, Mapping) or "model_group" not in metadata:
+            return  # not a deployment call (the Router's other calls through its host)
+        deployment = metadata.get("deployment")
+        self.chose(
+            metadata.get("model_group"),
+            {"litellm_params": {"model": deployment}, "model_info": metadata.get("model_info")},
+        )
 
     def attributes(self) -> dict[str, Any]:
         groups = [group for group, _, _ in self.attempts]
@@ -325,6 +340,25 @@ async def _achoose(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     return deployment
 
 
+def _host_call(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """Around litellm 1.110's ``PythonHost.invoke(op)``, which gives the Router the litellm
+    function of each call it makes: during a Router call, that function records the attempt
+    its arguments describe when called."""
+    function = wrapped(*args, **kwargs)
+    router_call = _CURRENT.get()
+    if router_call is None or not callable(function):
+        return function
+
+    def attempt(*call_args: Any, **call_kwargs: Any) -> Any:
+        try:
+            router_call.attempted(call_kwargs)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not record an attempt", exc_info=True)
+        return function(*call_args, **call_kwargs)
+
+    return attempt
+
+
 # --- what a Router made before instrument() calls ---------------------------------------
 
 
@@ -437,6 +471,20 @@ def _defined_on_class(router: type, name: str) -> Any:
     return None
 
 
+def _is_async(name: str, function: Any) -> bool:
+    """Whether the Router method ``name`` is async: its function says so, or (a function
+    that only forwards, as litellm 1.110's endpoints read off the class) its name does:
+    litellm names its async Router methods with a leading ``a`` (``anthropic_messages``
+    is async too)."""
+    if inspect.iscoroutinefunction(function):
+        return True
+    code = getattr(function, "__code__", None)
+    forwards = (
+        code is not None and code.co_flags & inspect.CO_VARKEYWORDS and not code.co_argcount > 1
+    )
+    return bool(forwards) and name.startswith("a")
+
+
 def instrument_router(
     router: type, tracer: Tracer, facts_span: Callable[[], Span | None] = _no_facts_span
 ) -> None:
@@ -446,9 +494,14 @@ def instrument_router(
     async_wrapper = make_router_wrapper(tracer, True, facts_span)
     for name in ROUTER_METHODS:
         function = _defined_on_class(router, name)
+        if function is None and not any(name in vars(klass) for klass in router.__mro__):
+            # Served by the class's own attribute hook, if at all: litellm 1.110's Router is
+            # a facade whose metaclass reads (and sets, and on delete restores) its core's
+            # methods and endpoints.
+            function = getattr(router, name, None)
         if function is not None:
-            is_async = inspect.iscoroutinefunction(function)
-            wrap_function_wrapper(router, name, async_wrapper if is_async else sync_wrapper)
+            wrapper = async_wrapper if _is_async(name, function) else sync_wrapper
+            wrap_function_wrapper(router, name, wrapper)
         elif not hasattr(router, name):
             # Not on the class: either bound per instance by __init__, or absent from this
             # litellm (then the descriptor finds nothing on the instance: AttributeError).
@@ -467,6 +520,20 @@ def instrument_router(
         if function is not None:
             is_async = inspect.iscoroutinefunction(function)
             wrap_function_wrapper(router, name, _make_reroute(argument, is_async))
+    host = _router_host()
+    if host is not None:
+        wrap_function_wrapper(host, _upstream.ROUTER_HOST_INVOKE, _host_call)
+
+
+def _router_host() -> Any:
+    """litellm 1.110's ``PythonHost`` class, through which its Router calls litellm; None
+    in a litellm without it."""
+    try:
+        module = importlib.import_module(_upstream.ROUTER_HOST_MODULE)
+    except ImportError:
+        return None
+    host = getattr(module, _upstream.ROUTER_HOST_CLASS, None)
+    return host if _defined_on_class(host, _upstream.ROUTER_HOST_INVOKE) is not None else None
 
 
 def uninstrument_router(router: type) -> None:
@@ -483,3 +550,10 @@ def uninstrument_router(router: type) -> None:
             delattr(router, name)
         elif hasattr(value, "__wrapped__"):
             unwrap(router, name)
+        elif value is None and hasattr(getattr(router, name, None), "__wrapped__"):
+            # Set through the class's attribute hook (litellm 1.110's facade sets its core's
+            # attribute and puts the original back when the attribute is deleted).
+            delattr(router, name)
+    host = _router_host()
+    if host is not None and hasattr(vars(host).get(_upstream.ROUTER_HOST_INVOKE), "__wrapped__"):
+        unwrap(host, _upstream.ROUTER_HOST_INVOKE)

@@ -68,6 +68,7 @@ NOT_TRACED: Final[Mapping[str, str]] = {
             "routing_strategy_pre_call_checks",
             "async_routing_strategy_pre_call_checks",
             "async_pre_routing_hook",
+            "priority_header_update",
         ),
         _MACHINERY,
     ),
@@ -173,6 +174,8 @@ NOT_TRACED: Final[Mapping[str, str]] = {
             "acreate_realtime_client_secret",
             "arealtime_calls",
             "acreate_realtime_transcription_session",
+            "acreate_realtime_translation_client_secret",
+            "arealtime_translation_calls",
         ),
         _REALTIME,
     ),
@@ -245,7 +248,8 @@ def _reaching(router_module: types.ModuleType) -> set[str]:
 def methods_reaching_a_deployment(router: Any) -> dict[str, str]:
     """The public methods of the ``litellm.Router`` instance ``router`` that reach a
     deployment, each with where it is defined: ``"class"`` or ``"instance"`` (bound by
-    ``Router.__init__``, as litellm 1.102.4 does for ``aresponses`` and others)."""
+    ``Router.__init__``, as litellm 1.102.4 does for ``aresponses`` and others) or
+    ``"endpoint"`` (served by litellm 1.110's Router core, which lists them)."""
     router_class = type(router)
     reaching = _reaching(importlib.import_module(router_class.__module__))
     found: dict[str, str] = {}
@@ -260,4 +264,17 @@ def methods_reaching_a_deployment(router: Any) -> dict[str, str]:
                 found[name] = "instance"
         elif name in reaching and callable(getattr(router_class, name, None)):
             found[name] = "class"
+    for name in _endpoint_names():
+        if not name.startswith("_"):
+            found.setdefault(name, "endpoint")
     return found
+
+
+def _endpoint_names() -> frozenset[str]:
+    """litellm 1.110's list of the Router's endpoints (every call its core makes through
+    its host); empty for a litellm without it."""
+    try:
+        module = importlib.import_module(_upstream.ROUTER_ENDPOINTS_MODULE)
+    except ImportError:
+        return frozenset()
+    return frozenset(getattr(module, _upstream.ROUTER_ENDPOINT_NAMES)())

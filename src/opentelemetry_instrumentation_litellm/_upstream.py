@@ -148,6 +148,21 @@ ROUTER_ASYNC_CHOICE: Final = "async_get_available_deployment"
 # ``_router.reachable_now`` hands them the wrapped one instead (only when it is the same
 # function). Absent (litellm 1.110 binds real methods that look the function up per call):
 # nothing is needed. Public replacement: none; litellm resolving the function per call.
+# Why: litellm 1.110 moved the Router's retry loop and deployment choice into its core; the
+# core calls each litellm function through ``PythonHost.invoke(op)`` (looked up per call),
+# and the attempt's keyword arguments carry the Router's metadata (model group, deployment,
+# its id). ``_router`` counts an attempt where that function is called. Public replacement:
+# a Router callback per attempt.
+ROUTER_HOST_MODULE: Final = "litellm.router_python_host"
+ROUTER_HOST_CLASS: Final = "PythonHost"
+ROUTER_HOST_INVOKE: Final = "invoke"
+
+# Why: litellm 1.110's Router serves its endpoints by name from its core;
+# ``endpoint_names()`` lists them (what ``dir()`` of a Router lists). Only the coverage test
+# reads it (``_router_coverage``). Public replacement: a documented list of Router methods.
+ROUTER_ENDPOINTS_MODULE: Final = "litellm.router_rust.invoke.endpoints"
+ROUTER_ENDPOINT_NAMES: Final = "endpoint_names"
+
 ROUTER_CAPTURED_CALLS: Final = (
     ("_ageneric_api_call_with_fallbacks_helper", "original_generic_function"),
     ("_generic_api_call_with_fallbacks", "original_function"),
@@ -304,6 +319,11 @@ __all__ = [
     "ROUTER_ATTEMPT",
     "ROUTER_CAPTURED_CALLS",
     "ROUTER_CHOICE",
+    "ROUTER_ENDPOINTS_MODULE",
+    "ROUTER_ENDPOINT_NAMES",
+    "ROUTER_HOST_CLASS",
+    "ROUTER_HOST_INVOKE",
+    "ROUTER_HOST_MODULE",
     "STREAM_WRAPPER_HOOKS",
     "USER_ID",
     "GenAiProviderNameValues",
