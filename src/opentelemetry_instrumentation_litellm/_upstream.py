@@ -164,6 +164,7 @@ ROUTER_ENDPOINTS_MODULE: Final = "litellm.router_rust.invoke.endpoints"
 ROUTER_ENDPOINT_NAMES: Final = "endpoint_names"
 
 ROUTER_CAPTURED_CALLS: Final = (
+    ("_ageneric_api_call_with_fallbacks", "original_function"),  # litellm 1.74: the one
     ("_ageneric_api_call_with_fallbacks_helper", "original_generic_function"),
     ("_generic_api_call_with_fallbacks", "original_function"),
     ("_pass_through_moderation_endpoint_factory", "original_function"),
