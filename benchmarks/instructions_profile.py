@@ -164,7 +164,6 @@ def _parts(config: instructions.Config) -> list[tuple[str, Any, str]]:
         ("  util-genai _record_client_metrics()", InferenceInvocation, "_record_client_metrics"),
         ("  SDK Span.end() (incl. processor, exporter)", Span, "end"),
         ("ours: call_arguments()", patch, "call_arguments"),
-        ("ours: current_router_call()", patch, "current_router_call"),
         ("ours: target()", patch, "target"),
         ("ours: session_id()", patch, "session_id"),
         ("ours: read_request (apply_chat_request)", _operations.CHAT, "read_request"),
@@ -174,7 +173,7 @@ def _parts(config: instructions.Config) -> list[tuple[str, Any, str]]:
         ("  ours: CostMetric.record()", CostMetric, "record"),
     ]
     if config.stream:  # the per-call parts measured by the traces row make room
-        small = ("call_arguments", "current_router_call", "session_id", "_add_openinference")
+        small = ("call_arguments", "session_id", "_add_openinference")
         parts = [part for part in parts if part[2] not in small]
         parts += [
             ("ours: stream chunk reading (state.add)", ChatStreamState, "add"),

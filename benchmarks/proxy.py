@@ -107,9 +107,9 @@ GC_PROBE = textwrap.dedent(
     signal.signal(signal.SIGUSR2, _write)
 
     if os.environ.get("BENCH_NO_ROUTER_SPAN"):  # a variant: no router span
-        from opentelemetry_instrumentation_litellm import instrumentor
+        from opentelemetry_instrumentation_litellm import _router
 
-        instrumentor.ROUTER_METHODS = ()
+        _router.ROUTER_METHODS = ()
     """
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import importlib.util
+import inspect
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,104 @@ def test_the_api_keeps_its_proxy_meter_provider():
 
     assert _upstream.PROXY_METER_PROVIDER is not None, "opentelemetry.metrics moved it"
     assert isinstance(metrics._internal._PROXY_METER_PROVIDER, _upstream.PROXY_METER_PROVIDER)
+
+
+def test_litellm_router_seams_are_on_the_call_path(monkeypatch):
+    """Each Router seam ``_router`` wraps is called during a Router call: the retry loop's
+    per-attempt call and a deployment choice for every attempt, and (where this litellm
+    binds methods per instance) the private methods that receive the litellm function."""
+    import asyncio
+
+    import litellm
+    import openai
+
+    called: list[str] = []
+
+    def spy(name):
+        original = getattr(litellm.Router, name)
+
+        if inspect.iscoroutinefunction(original):
+
+            async def spied(self, *args, **kwargs):
+                called.append(name)
+                return await original(self, *args, **kwargs)
+
+        else:
+
+            def spied(self, *args, **kwargs):
+                called.append(name)
+                return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(litellm.Router, name, spied)
+
+    from opentelemetry_instrumentation_litellm import _router
+
+    host = _router._router_host()
+    if host is not None:  # litellm 1.110: its core calls litellm through PythonHost.invoke
+        original_invoke = host.invoke
+        ops: list[str] = []
+
+        def invoke(self, op):
+            ops.append(op)
+            return original_invoke(self, op)
+
+        monkeypatch.setattr(host, _upstream.ROUTER_HOST_INVOKE, invoke)
+        router = litellm.Router(
+            model_list=[
+                {
+                    "model_name": "fast",
+                    "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "k"},
+                }
+            ]
+        )
+        asyncio.run(
+            router.acompletion(
+                model="fast", messages=[{"role": "user", "content": "hi"}], mock_response="x"
+            )
+        )
+        assert "acompletion" in ops, ops
+        return
+    seams = [_upstream.ROUTER_ATTEMPT, _upstream.ROUTER_CHOICE, _upstream.ROUTER_ASYNC_CHOICE]
+    captured = [name for name, _ in _upstream.ROUTER_CAPTURED_CALLS]
+    for name in seams:
+        assert hasattr(litellm.Router, name), (
+            f"litellm {importlib.metadata.version('litellm')}: Router.{name}"
+        )
+        spy(name)
+    router = litellm.Router(
+        model_list=[
+            {
+                "model_name": "fast",
+                "litellm_params": {
+                    "model": "openai/gpt-4o-mini",
+                    "api_key": "k",
+                    "api_base": "http://127.0.0.1:1/v1",  # refused: no call leaves the host
+                    "max_retries": 0,
+                },
+            }
+        ],
+        num_retries=0,
+    )
+    binds_per_instance = "aresponses" in vars(router)
+    if binds_per_instance:  # litellm 1.102.4: the function is captured, handed on per attempt
+        captured = [name for name in captured if hasattr(litellm.Router, name)]
+        assert captured, f"litellm {importlib.metadata.version('litellm')}: no captured-call seam"
+        for name in captured:
+            spy(name)
+
+    async def calls():
+        await router.acompletion(
+            model="fast", messages=[{"role": "user", "content": "hi"}], mock_response="x"
+        )
+        await router.aresponses(model="fast", input="hi", mock_response="x")
+        if binds_per_instance:  # no mock_response for moderation: the refused port answers
+            with pytest.raises(openai.APIConnectionError):
+                await router.amoderation(model="fast", input="hi")
+
+    asyncio.run(calls())
+    if binds_per_instance:
+        router.responses(model="fast", input="hi", mock_response="x")
+    assert _upstream.ROUTER_ATTEMPT in called
+    assert {_upstream.ROUTER_CHOICE, _upstream.ROUTER_ASYNC_CHOICE} & set(called)
+    if binds_per_instance:
+        assert set(captured) <= set(called), called

@@ -157,6 +157,51 @@ PROXY_SERVER_MODULE: Final = "litellm.proxy.proxy_server"
 PROXY_SHUTDOWN_EVENT: Final = "proxy_shutdown_event"
 
 
+# Why: a Router call's attempts, retries and fallbacks (``_router.py``) are read where the
+# Router makes them: its retry loop calls ``Router.make_call`` once per attempt (fallbacks
+# re-enter the loop with the fallback group), and every attempt, with or without that loop,
+# picks its deployment with ``Router.get_available_deployment`` or its async twin (which
+# may call the sync one). Neither has an underscore, but neither is documented as a user
+# API. Without them the router span still exists, with no attempts counted.
+# Public replacement: a Router callback per attempt (litellm's ``log_retry`` and
+# ``deployment_callback_on_*`` are internal too, and run only for some call types).
+ROUTER_ATTEMPT: Final = "make_call"
+ROUTER_CHOICE: Final = "get_available_deployment"
+ROUTER_ASYNC_CHOICE: Final = "async_get_available_deployment"
+
+
+# Why: litellm 1.102.4's ``Router.__init__`` binds ``aresponses``, ``aanthropic_messages``,
+# ``agenerate_content``, ``aocr``, ... on each instance as closures over the litellm function
+# *as it was then* (``self.factory_function(litellm.aresponses, ...)``): a Router made before
+# ``instrument()`` would call the unwrapped function, and its attempts would get no span.
+# These private methods receive that function as a keyword argument, once per attempt, and
+# ``_router.reachable_now`` hands them the wrapped one instead (only when it is the same
+# function). Absent (litellm 1.110 binds real methods that look the function up per call):
+# nothing is needed. Public replacement: none; litellm resolving the function per call.
+# Why: litellm 1.110 moved the Router's retry loop and deployment choice into its core; the
+# core calls each litellm function through ``PythonHost.invoke(op)`` (looked up per call),
+# and the attempt's keyword arguments carry the Router's metadata (model group, deployment,
+# its id). ``_router`` counts an attempt where that function is called. Public replacement:
+# a Router callback per attempt.
+ROUTER_HOST_MODULE: Final = "litellm.router_python_host"
+ROUTER_HOST_CLASS: Final = "PythonHost"
+ROUTER_HOST_INVOKE: Final = "invoke"
+
+# Why: litellm 1.110's Router serves its endpoints by name from its core;
+# ``endpoint_names()`` lists them (what ``dir()`` of a Router lists). Only the coverage test
+# reads it (``_router_coverage``). Public replacement: a documented list of Router methods.
+ROUTER_ENDPOINTS_MODULE: Final = "litellm.router_rust.invoke.endpoints"
+ROUTER_ENDPOINT_NAMES: Final = "endpoint_names"
+
+ROUTER_CAPTURED_CALLS: Final = (
+    ("_ageneric_api_call_with_fallbacks", "original_function"),  # litellm 1.74: the one
+    ("_ageneric_api_call_with_fallbacks_helper", "original_generic_function"),
+    ("_generic_api_call_with_fallbacks", "original_function"),
+    ("_pass_through_moderation_endpoint_factory", "original_function"),
+)
+"""(Router method, keyword argument holding the litellm function it calls)."""
+
+
 # --- OpenTelemetry API: logs ------------------------------------------------------------
 # Why: the logs API of opentelemetry-api 1.45 still lives in the private ``opentelemetry._logs``;
 # the proxy's shutdown flush must reach the global logger provider too.
@@ -304,6 +349,15 @@ __all__ = [
     "PROXY_METER_PROVIDER",
     "PROXY_SERVER_MODULE",
     "PROXY_SHUTDOWN_EVENT",
+    "ROUTER_ASYNC_CHOICE",
+    "ROUTER_ATTEMPT",
+    "ROUTER_CAPTURED_CALLS",
+    "ROUTER_CHOICE",
+    "ROUTER_ENDPOINTS_MODULE",
+    "ROUTER_ENDPOINT_NAMES",
+    "ROUTER_HOST_CLASS",
+    "ROUTER_HOST_INVOKE",
+    "ROUTER_HOST_MODULE",
     "STREAM_WRAPPER_HOOKS",
     "USER_ID",
     "GenAiOperationNameValues",

@@ -17,7 +17,7 @@ from opentelemetry.util.genai.types import ContentCapturingMode
 from opentelemetry.util.genai.utils import get_content_capturing_mode
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_litellm import _openinference, _peers, _upstream
+from opentelemetry_instrumentation_litellm import _openinference, _peers, _router, _upstream
 from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
 from opentelemetry_instrumentation_litellm._enabled import MetricsKept, telemetry_check
@@ -28,7 +28,6 @@ from opentelemetry_instrumentation_litellm._messages import (
 )
 from opentelemetry_instrumentation_litellm._metadata import parse_keys
 from opentelemetry_instrumentation_litellm._request import positional_names
-from opentelemetry_instrumentation_litellm._router import ROUTER_METHODS, make_router_wrapper
 from opentelemetry_instrumentation_litellm.package import _instruments
 from opentelemetry_instrumentation_litellm.patch import make_wrapper
 from opentelemetry_instrumentation_litellm.proxy import _seams as proxy_seams
@@ -191,10 +190,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             wrap_function_wrapper(module, entry.name, wrapper)
         tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
         router = importlib.import_module("litellm").Router
-        for name, is_async in ROUTER_METHODS:
-            if hasattr(router, name):
-                wrapper = make_router_wrapper(tracer, is_async, router_facts_span)
-                wrap_function_wrapper(router, name, wrapper)
+        _router.instrument_router(router, tracer, router_facts_span)
         # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
         providers = ("tracer_provider", "meter_provider", "logger_provider")
         _shutdown.enable(kwargs.get(name) for name in providers)
@@ -210,9 +206,6 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             module = _module(entry.module)
             if hasattr(getattr(module, entry.name, None), "__wrapped__"):
                 unwrap(module, entry.name)
-        router = importlib.import_module("litellm").Router
-        for name, _ in ROUTER_METHODS:
-            if hasattr(getattr(router, name, None), "__wrapped__"):
-                unwrap(router, name)
+        _router.uninstrument_router(importlib.import_module("litellm").Router)
         _shutdown.disable()
         proxy_seams.disable()

@@ -25,7 +25,6 @@ from opentelemetry_instrumentation_litellm._messages import ContentPolicy
 from opentelemetry_instrumentation_litellm._metadata import record_metadata
 from opentelemetry_instrumentation_litellm._operations import Operation
 from opentelemetry_instrumentation_litellm._request import call_arguments
-from opentelemetry_instrumentation_litellm._router import current_router_call
 from opentelemetry_instrumentation_litellm._streams import (
     UNREAD,
     AsyncTracedStream,
@@ -106,9 +105,6 @@ def make_wrapper(
     def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """The call's started invocation (raises if there is none: the call goes untraced)."""
         call = call_arguments(names, args, kwargs)
-        router_call = current_router_call()
-        if router_call is not None:
-            router_call.record(call)
         invocation = operation.start(handler, operation.name, call)
         try:
             if span_only and not invocation.span.is_recording():

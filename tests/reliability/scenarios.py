@@ -266,6 +266,17 @@ def arouter() -> list[Any]:
     return [expected]
 
 
+def arouter_responses() -> list[Any]:
+    """A Router method litellm 1.102.4 binds per instance (``Router.__init__``)."""
+
+    async def call() -> Any:
+        return await _router().aresponses(model="fast", input="hi", mock_response="hello")
+
+    response = asyncio.run(call())
+    assert response.output[0].content[0].text == "hello"
+    return [response]
+
+
 def router_error() -> list[Any]:
     error = rate_limit()
     with pytest.raises(litellm.RateLimitError):
@@ -308,6 +319,7 @@ SCENARIOS: dict[str, Callable[..., list[Any]]] = {
         embedding,
         router,
         arouter,
+        arouter_responses,
         router_error,
         exported,
         exported_failing,
