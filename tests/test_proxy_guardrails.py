@@ -457,8 +457,9 @@ DURATIONS = {
 """The server span's attribute for each phase's duration, without phase spans."""
 ECHOES = {"/chat/completions", "/responses", "/v1/messages"}
 """Routes whose upstream answer repeats the request (the fake server's ``echo:``)."""
-ROUTED = {"/chat/completions", "/embeddings"}
-"""Routes the proxy sends through the Router's wrapped methods."""
+ROUTED = set(ROUTES)
+"""Routes the proxy sends through the Router's wrapped methods: all of them, now that every
+Router method that calls a model is wrapped (before, only completion and embedding were)."""
 NO_DURING_CALL = {"/images/generations"}
 """Routes where litellm runs no during-call guardrail."""
 
