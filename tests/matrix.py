@@ -10,7 +10,8 @@ miss the other columns.
 
 from __future__ import annotations
 
-from typing import Final
+import importlib.metadata
+from typing import Any, Final
 
 MARKER: Final = "litellm_matrix"
 
@@ -22,7 +23,6 @@ MATRIX: Final = frozenset(
         "test_content.py",
         "test_entrypoints.py",
         "test_errors.py",
-        "test_fake_openai_server.py",
         "test_instrumentor.py",
         "test_metadata.py",
         "test_metrics.py",
@@ -56,6 +56,40 @@ PINNED_ONLY: Final = {
     "test_mlflow_previews.py": "MLflow's trace list, not litellm",
     "test_phoenix.py": "Arize Phoenix from its own venv (bash scripts/dev.sh test-phoenix)",
     "test_overhead_instructions.py": "instruction counts calibrated on the pinned column",
+    "test_fake_openai_server.py": "the fake server's self-test; litellm is only its client",
     "test_demo.py": "the demo app's output, run on the pinned column",
 }
 """Modules that call litellm but run on the pinned column only, with the reason."""
+
+
+def litellm_version() -> tuple[int, ...]:
+    """The installed litellm release, for the expectations that differ by column."""
+    return tuple(int(part) for part in importlib.metadata.version("litellm").split(".")[:3])
+
+
+def litellm_stream_cost(chunks: list[Any]) -> float | None:
+    """The cost litellm put on a stream's usage chunk, if any (litellm 1.74 puts none: a
+    stream's span then has no cost, and none is invented)."""
+    costs = [getattr(getattr(c, "usage", None), "cost", None) for c in chunks]
+    return next((c for c in costs if isinstance(c, (int, float))), None)
+
+
+PROVIDER_RESPONSE_MODEL_SINCE: Final = (1, 100)
+"""The first litellm release probed that keeps a stream's provider model
+(``CustomStreamWrapper._provider_response_model``; not in 1.98)."""
+
+GUARDRAIL_SEAMS_SINCE: Final = (1, 102)
+"""The first litellm release with every proxy guardrail seam ``proxy/_seams.py`` wraps (of the
+releases probed: the pre-call guardrail hook, stream layer and pipelines are in 1.85, the
+during/post-call one in 1.95, the unified guardrail's streaming block handlers in 1.102; none
+in 1.74, whose proxy warns once per missing seam and traces the rest)."""
+
+
+def needs_guardrail_seams() -> Any:
+    import pytest
+
+    version = ".".join(map(str, GUARDRAIL_SEAMS_SINCE))
+    return pytest.mark.skipif(
+        litellm_version() < GUARDRAIL_SEAMS_SINCE,
+        reason=f"guardrail spans need litellm >= {version} (its proxy guardrail seams)",
+    )

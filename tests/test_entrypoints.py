@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import litellm
@@ -266,6 +267,13 @@ def test_completion_with_retries(instrumented):
     assert span.attributes["gen_ai.usage.output_tokens"] == 20
 
 
+def _litellm_retries_async() -> bool:
+    """litellm 1.74's ``acompletion_with_retries`` awaits a sync tenacity retryer around the
+    sync ``completion`` and fails untraced too; later releases retry asynchronously."""
+    return "AsyncRetrying" in inspect.getsource(inspect.unwrap(litellm.acompletion_with_retries))
+
+
+@pytest.mark.skipif(not _litellm_retries_async(), reason="litellm's own is broken (1.74)")
 async def test_acompletion_with_retries(instrumented):
     await litellm.acompletion_with_retries(
         model="gpt-4o-mini", messages=MESSAGES, mock_response="ok", num_retries=1

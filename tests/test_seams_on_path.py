@@ -1,7 +1,7 @@
 """Each private litellm seam of ``_upstream.py`` is still on the call path of the installed
 litellm (run on every column of the CI matrix), not merely importable: a real call goes
 through it and the span shows what it gave. Where a column's litellm predates a seam
-(``SINCE``), the test checks the other half of the contract instead: the feature is reported
+(``matrix.py``), the test checks the other half of the contract instead: the feature is reported
 lost by exactly one warning naming it and the litellm version, never silently.
 """
 
@@ -13,12 +13,11 @@ import logging
 import litellm
 import pytest
 
+from matrix import PROVIDER_RESPONSE_MODEL_SINCE, litellm_version
 from opentelemetry_instrumentation_litellm import _upstream
 
 MESSAGES = [{"role": "user", "content": "Tell me a story"}]
-LITELLM = tuple(int(p) for p in importlib.metadata.version("litellm").split(".")[:3])
-SINCE = {_upstream.PROVIDER_RESPONSE_MODEL: (1, 100)}
-"""The first litellm release (of those probed) with each seam that is not in every claimed one."""
+LITELLM = litellm_version()
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def test_the_provider_response_model_reaches_a_streams_span(instrumented, llm, l
     stream = http_stream(llm, stream_options={"include_usage": True})
     list(stream)
     span = instrumented.only()
-    if SINCE[_upstream.PROVIDER_RESPONSE_MODEL] <= LITELLM:
+    if LITELLM >= PROVIDER_RESPONSE_MODEL_SINCE:
         assert getattr(stream, _upstream.PROVIDER_RESPONSE_MODEL) == "gpt-4o-mini-2024-07-18"
         assert span.attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
         assert lost() == []

@@ -10,6 +10,8 @@ from litellm import CustomStreamWrapper
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
+from matrix import litellm_stream_cost, litellm_version
+
 MESSAGES = [{"role": "user", "content": "Tell me a story"}]
 TEXT = "Once upon a time there was a stream."
 
@@ -52,18 +54,6 @@ async def ahttp_stream(llm, model="openai/gpt-4o-mini", **kwargs):
 
 def text_of(chunks) -> str:
     return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-
-
-def litellm_version() -> tuple[int, ...]:
-    import importlib.metadata
-
-    return tuple(int(p) for p in importlib.metadata.version("litellm").split(".")[:3])
-
-
-def litellm_stream_cost(chunks) -> float | None:
-    """The cost litellm put on a stream's usage chunk, if any."""
-    costs = [getattr(getattr(c, "usage", None), "cost", None) for c in chunks]
-    return next((c for c in costs if isinstance(c, (int, float))), None)
 
 
 def provider_model(stream, provider: str, requested: str) -> str:

@@ -263,8 +263,12 @@ def instrumentor_instance(cls: Any) -> Any:
 # loses that span only. Public replacement: a documented proxy tracing hook per guardrail run.
 PROXY_AUTH_MODULE: Final = "litellm.proxy.auth.user_api_key_auth"
 PROXY_UTILS_MODULE: Final = "litellm.proxy.utils"
-PROXY_AUTH_BUILDER: Final = "_user_api_key_auth_builder"
-"""The key check the FastAPI dependency ``user_api_key_auth`` looks up at call time."""
+PROXY_AUTH_BUILDERS: Final = ("user_api_key_auth_builder", "_user_api_key_auth_builder")
+"""The key check the FastAPI dependency ``user_api_key_auth`` looks up at call time, by every
+name litellm gave it: before 1.110 only ``_user_api_key_auth_builder``; 1.110 made it public
+and keeps the private name as an alias it no longer calls. The first name present is wrapped
+and each other name bound to the same function gets the same wrapper, so the key check is
+timed whichever name the proxy calls."""
 PROXY_PRE_CALL_GUARDRAIL: Final = "_execute_guardrail_hook"
 """``ProxyLogging._execute_guardrail_hook``: runs one guardrail's pre-call hook."""
 PROXY_GUARDRAIL_WITH_METRICS: Final = "_run_guardrail_with_metrics"
