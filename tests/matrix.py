@@ -85,11 +85,26 @@ during/post-call one in 1.95, the unified guardrail's streaming block handlers i
 in 1.74, whose proxy warns once per missing seam and traces the rest)."""
 
 
+def _no_guardrail_seams() -> str | None:
+    """Why this column cannot show guardrail spans, or None."""
+    if litellm_version() >= GUARDRAIL_SEAMS_SINCE:
+        return None
+    version = ".".join(map(str, GUARDRAIL_SEAMS_SINCE))
+    return f"guardrail spans need litellm >= {version} (its proxy guardrail seams)"
+
+
 def needs_guardrail_seams() -> Any:
+    """Skip a test on a column older than :data:`GUARDRAIL_SEAMS_SINCE`."""
     import pytest
 
-    version = ".".join(map(str, GUARDRAIL_SEAMS_SINCE))
-    return pytest.mark.skipif(
-        litellm_version() < GUARDRAIL_SEAMS_SINCE,
-        reason=f"guardrail spans need litellm >= {version} (its proxy guardrail seams)",
-    )
+    reason = _no_guardrail_seams()
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
+def skip_module_without_guardrail_seams() -> None:
+    """Skip the calling test module (before it imports them) on such a column."""
+    import pytest
+
+    reason = _no_guardrail_seams()
+    if reason is not None:
+        pytest.skip(reason, allow_module_level=True)

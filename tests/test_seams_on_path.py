@@ -120,3 +120,26 @@ def test_a_lost_seam_warns_once_naming_the_feature_and_the_version(lost):
     ):
         assert message.startswith(f"litellm {importlib.metadata.version('litellm')} has no ")
         assert feature in message
+
+
+def test_the_key_check_the_proxy_calls_is_the_wrapped_one(instrument):
+    """``user_api_key_auth``, the proxy's FastAPI dependency, looks its key check up by name
+    when it runs: that name, whichever of ``PROXY_AUTH_BUILDERS`` it is on this column (1.110
+    calls ``user_api_key_auth_builder``; its old name is an alias no longer called), is the
+    one wrapped. (A real request's key-check timing: tests/test_proxy.py.)"""
+    import importlib
+    import types
+
+    from wrapt import FunctionWrapper
+
+    from opentelemetry_instrumentation_litellm.proxy import _seams
+
+    auth = importlib.import_module(_upstream.PROXY_AUTH_MODULE)
+    looked_up = auth.user_api_key_auth.__code__.co_names
+    called = [name for name in _upstream.PROXY_AUTH_BUILDERS if name in looked_up]
+    assert len(called) == 1, (called, _upstream.litellm_version())
+    instrument()
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
+    assert isinstance(vars(auth)[called[0]], FunctionWrapper)
+    aliases = [n for n in _upstream.PROXY_AUTH_BUILDERS if n in vars(auth)]
+    assert len({id(vars(auth)[n]) for n in aliases}) == 1  # one wrapper under every name
