@@ -74,7 +74,19 @@ VIRTUAL_KEY_ATTRIBUTES = {
     "litellm.proxy.org_alias": "acme",
     "litellm.proxy.user_id": "svc-ci",
 }
-"""What a request made with ``VIRTUAL_KEY`` must record."""
+"""What a request made with ``VIRTUAL_KEY`` must record (see :func:`passed_on`)."""
+
+
+def passed_on(name: str) -> bool:
+    """Whether the installed litellm's proxy puts the key's ``name`` (``user_api_key_...``)
+    into a request's metadata: 1.74 has no ``user_api_key_org_alias`` and no
+    ``user_api_key_team_metadata`` there, so nothing can record them."""
+    import inspect
+
+    from litellm.proxy import litellm_pre_call_utils
+
+    return name in inspect.getsource(litellm_pre_call_utils)
+
 
 CALLBACK = "opentelemetry_instrumentation_litellm.proxy.otel"
 CALLBACK_FILE = "otel_litellm.py"

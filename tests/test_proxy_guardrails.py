@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from matrix import skip_module_without_guardrail_seams
+from matrix import litellm_version, skip_module_without_guardrail_seams
 from otlp_receiver import OTLPReceiver, ReceivedSpan, running
 from proxy_fixtures import (
     MASTER_KEY,
@@ -688,13 +688,13 @@ def test_streamed_answers_on_the_responses_and_messages_routes(
     assert b"word not allowed" in blocked.answer  # an error event ends the stream
 
 
-def test_a_streamed_completions_answer_is_not_checked(
+def test_a_streamed_completions_answer_gets_the_outcome_litellm_gave_it(
     guarded_proxy: GuardedProxy, receiver: OTLPReceiver
 ) -> None:
     # litellm 1.102.4 lets a streamed /completions answer through its guardrails' stream
-    # checks unread: the check spans show "passed", whatever the text
+    # checks unread (the check spans show "passed", whatever the text); 1.110 reads it, and
+    # the end-of-stream check blocks it with an error event: the spans say what happened
     request = stream_request(guarded_proxy, receiver, "echo: a leak", True, "/completions")
-    assert_stream(request, {"word-rewrite": "passed", "word-filter": "passed"})
     events = [
         json.loads(line[len("data: ") :])
         for line in request.answer.decode().splitlines()
@@ -702,7 +702,10 @@ def test_a_streamed_completions_answer_is_not_checked(
     ]
     text = "".join(c.get("text") or "" for e in events for c in e.get("choices") or ())
     assert text == "a leak"
-    assert not any("error" in event for event in events)
+    blocked = any("error" in event for event in events)
+    assert blocked is (litellm_version() >= (1, 110))
+    outcome = "blocked" if blocked else "passed"
+    assert_stream(request, {"word-rewrite": "passed", "word-filter": outcome})
 
 
 # -- guardrail pipelines -----------------------------------------------------------------------

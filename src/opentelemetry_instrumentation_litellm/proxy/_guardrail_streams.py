@@ -219,7 +219,13 @@ def stream_layer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
             if callable(hook):
 
                 def checked_hook(*hook_args: Any, **hook_kwargs: Any) -> Any:
-                    layer = hook(*hook_args, **hook_kwargs)
+                    # litellm calls it when the layer is first read, within the next outer
+                    # layer's check: the check it makes belongs to the request, as in 1.102
+                    token = context.attach(parent)
+                    try:
+                        layer = hook(*hook_args, **hook_kwargs)
+                    finally:
+                        context.detach(token)
                     try:
                         if _checks_layer(callback, layer):
                             check = _StreamCheck(tapped=False)
