@@ -11,6 +11,7 @@ the span as ``blocked``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -201,6 +202,15 @@ def _checks_layer(callback: Any, layer: Any) -> bool:
     )
 
 
+def _unwrapped(hook: Any) -> Any:
+    """``hook`` without our wrapper of the method it binds (a ``functools.partial`` of a
+    wrapped ``UnifiedLLMGuardrails`` method, as litellm 1.110 builds it), else ``hook``."""
+    original = getattr(getattr(hook, "func", None), "__wrapped__", None)
+    if isinstance(hook, functools.partial) and original is not None:
+        return functools.partial(original, *hook.args, **hook.keywords)
+    return hook
+
+
 def stream_layer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """``ProxyLogging._wrap_streaming_iterator_with_enrichment``: one layer of a streamed
     answer's post-call chain. A guardrail's layer not already checked by
@@ -224,6 +234,12 @@ def stream_layer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
                     token = context.attach(parent)
                     try:
                         layer = hook(*hook_args, **hook_kwargs)
+                    except Exception:
+                        original = _unwrapped(hook)
+                        if original is hook:
+                            raise  # the guardrail's own error, as untraced
+                        _logger.debug("litellm instrumentation: streamed check", exc_info=True)
+                        return original(*hook_args, **hook_kwargs)
                     finally:
                         context.detach(token)
                     try:
