@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from matrix import MARKER, MATRIX
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
 from processes import stop_process_group
 
@@ -35,6 +36,13 @@ pytest_plugins = ["mlflow_fixtures", "proxy_fixtures"]
 
 TESTS = Path(__file__).resolve().parent
 SECRET = "sk-TOPSECRET-0123456789"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of a module that calls litellm for the other litellm columns (matrix.py)."""
+    for item in items:
+        if item.path.relative_to(TESTS).as_posix() in MATRIX:
+            item.add_marker(MARKER)
 
 
 @dataclass

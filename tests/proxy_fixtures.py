@@ -74,9 +74,50 @@ VIRTUAL_KEY_ATTRIBUTES = {
     "litellm.proxy.org_alias": "acme",
     "litellm.proxy.user_id": "svc-ci",
 }
-"""What a request made with ``VIRTUAL_KEY`` must record."""
+"""What a request made with ``VIRTUAL_KEY`` must record (see :func:`passed_on`)."""
+
+
+def passed_on(name: str) -> bool:
+    """Whether the installed litellm's proxy puts the key's ``name`` (``user_api_key_...``)
+    into a request's metadata: 1.74 has no ``user_api_key_org_alias`` and no
+    ``user_api_key_team_metadata`` there, so nothing can record them."""
+    import inspect
+
+    from litellm.proxy import litellm_pre_call_utils
+
+    return name in inspect.getsource(litellm_pre_call_utils)
+
 
 CALLBACK = "opentelemetry_instrumentation_litellm.proxy.otel"
+CALLBACK_FILE = "otel_litellm.py"
+"""litellm 1.74.x loads a ``callbacks`` entry only as a file beside config.yaml (1.75 added
+the import of an installed module): there, this one-line file (docs/troubleshooting.md)
+stands in for :data:`CALLBACK` as ``otel_litellm.otel``."""
+
+
+def _callbacks_only_beside_the_config() -> bool:
+    """Whether the installed litellm loads config callbacks only from files (1.74.x)."""
+    import inspect
+
+    from litellm.proxy.types_utils.utils import get_instance_fn
+
+    return "os.path.exists" not in inspect.getsource(get_instance_fn)
+
+
+def _with_callback_file(directory: Path, config: dict[str, Any]) -> dict[str, Any]:
+    callbacks = config.get("litellm_settings", {}).get("callbacks") or []
+    if CALLBACK not in callbacks or not _callbacks_only_beside_the_config():
+        return config
+    (directory / CALLBACK_FILE).write_text(
+        "from opentelemetry_instrumentation_litellm.proxy import otel  # noqa: F401\n"
+    )
+    shim = f"{Path(CALLBACK_FILE).stem}.otel"
+    settings = {
+        **config["litellm_settings"],
+        "callbacks": [shim if c == CALLBACK else c for c in callbacks],
+    }
+    return {**config, "litellm_settings": settings}
+
 
 CUSTOM_AUTH = textwrap.dedent(
     f"""
@@ -213,7 +254,7 @@ def start_proxy(
     ``launcher``, e.g. valgrind, if given); wait ``timeout`` seconds at most for it."""
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+    config_path.write_text(yaml.safe_dump(_with_callback_file(directory, config)))
     (directory / "custom_auth.py").write_text(CUSTOM_AUTH)
     port = free_port()
     command = [str(BIN / "litellm"), "--config", str(config_path)]

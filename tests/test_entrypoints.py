@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import litellm
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
+
+from opentelemetry_instrumentation_litellm import _upstream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -158,14 +161,17 @@ async def test_aresponses_with_items(instrument, telemetry):
 
 def test_image_generation(instrument, telemetry):
     instrument(capture_message_content="SPAN_ONLY")
-    litellm.image_generation(
+    response = litellm.image_generation(
         model="openai/dall-e-3", prompt="a cat", mock_response="https://example.com/cat.png"
     )
     span = telemetry.only()
     assert span.name == "generate_content dall-e-3"
     assert span.attributes["gen_ai.operation.name"] == "generate_content"
     assert span.attributes["gen_ai.output.type"] == "image"
-    assert span.attributes["litellm.response.cost"] > 0
+    # the cost litellm computed (1.110's cost map has no dall-e-3: none, and none invented)
+    cost = response._hidden_params.get("response_cost")
+    assert span.attributes.get("litellm.response.cost") == cost
+    assert cost is None or cost > 0
     (out,) = json.loads(span.attributes["gen_ai.output.messages"])
     assert out["parts"][0]["type"] == "uri"
 
@@ -229,6 +235,13 @@ def test_completion_with_retries(instrumented):
     assert span.attributes["gen_ai.usage.output_tokens"] == 20
 
 
+def _litellm_retries_async() -> bool:
+    """litellm 1.74's ``acompletion_with_retries`` awaits a sync tenacity retryer around the
+    sync ``completion`` and fails untraced too; later releases retry asynchronously."""
+    return "AsyncRetrying" in inspect.getsource(inspect.unwrap(litellm.acompletion_with_retries))
+
+
+@pytest.mark.skipif(not _litellm_retries_async(), reason="litellm's own is broken (1.74)")
 async def test_acompletion_with_retries(instrumented):
     await litellm.acompletion_with_retries(
         model="gpt-4o-mini", messages=MESSAGES, mock_response="ok", num_retries=1
@@ -425,6 +438,8 @@ def test_an_openai_sdk_instrumentation_inside_does_not_duplicate(instrumented, l
         api_base=llm.base_url,
         api_key="sk-sdk-instrumentation-test",
     )
+    if not calls:  # litellm 1.110 calls OpenAI over its own HTTP client, not the SDK
+        pytest.skip(f"litellm {_upstream.litellm_version()} does not call the OpenAI SDK")
     assert calls == ["gpt-4o-mini"]  # the SDK instrumentation really ran, over HTTP
     (span,) = instrumented.finished()
     assert span.instrumentation_scope.name == "opentelemetry_instrumentation_litellm"

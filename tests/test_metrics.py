@@ -5,6 +5,8 @@ from __future__ import annotations
 import litellm
 import pytest
 
+from matrix import litellm_stream_cost, litellm_version
+
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
@@ -153,10 +155,10 @@ def test_stream_cost_when_usage_is_included(instrumented, llm, include_usage):
         stream=True,
         **options,
     )
-    for _ in stream:
-        pass
+    chunks = list(stream)
     span = instrumented.only()
-    if not include_usage:
+    if not include_usage or litellm_stream_cost(chunks) is None:  # litellm 1.74: no cost
+        assert include_usage is False or litellm_version() < (1, 102)
         assert cost_points(instrumented) == []
         return
     (cost,) = cost_points(instrumented)
@@ -175,8 +177,11 @@ async def test_async_stream_cost(instrumented, llm):
         stream=True,
         stream_options={"include_usage": True},
     )
-    async for _ in stream:
-        pass
+    chunks = [chunk async for chunk in stream]
+    if litellm_stream_cost(chunks) is None:  # litellm 1.74 puts no cost on a stream
+        assert litellm_version() < (1, 102)
+        assert cost_points(instrumented) == []
+        return
     (cost,) = cost_points(instrumented)
     assert cost.sum == instrumented.only().attributes["litellm.response.cost"] > 0
 

@@ -35,6 +35,7 @@ from mlflow.entities import SpanStatusCode
 from opentelemetry.sdk.trace import SpanProcessor
 
 from conftest import SECRET, Telemetry
+from matrix import litellm_version
 from mlflow_fixtures import MLflowServer, read_trace, search_traces
 from opentelemetry_instrumentation_litellm.proxy import _shutdown
 from proxy_fixtures import (
@@ -45,6 +46,7 @@ from proxy_fixtures import (
     VIRTUAL_KEY_ATTRIBUTES,
     ProxyServer,
     create_experiment,
+    passed_on,
     proxy_config,
     proxy_env,
     start_proxy,
@@ -188,7 +190,10 @@ def test_openai_sdk_stream_with_a_virtual_key(
     assert attributes["gen_ai.usage.output_tokens"] > 0
     assert attributes["litellm.request.tags"] == TAGS
     assert attributes["user.id"] == "bob"
-    assert proxy_attributes(chat) == VIRTUAL_KEY_ATTRIBUTES
+    expected = dict(VIRTUAL_KEY_ATTRIBUTES)
+    if not passed_on("user_api_key_org_alias"):  # litellm 1.74
+        del expected["litellm.proxy.org_alias"]
+    assert proxy_attributes(chat) == expected
     assert_no_secrets(trace)
 
 
@@ -209,14 +214,24 @@ def test_operator_metadata_from_the_request_the_key_and_its_team(
     )
     trace = read(mlflow_server, caller)
     chat = assert_chain(trace, caller, "/chat/completions", "gpt-4o-mini", "chat gpt-4o-mini")
-    assert {k: v for k, v in chat.attributes.items() if k.startswith("litellm.metadata.")} == {
+    expected = {
         "litellm.metadata.project": "from-request",
         "litellm.metadata.cost_center": "cc-42",
         "litellm.metadata.department": "search",
     }
+    if not passed_on("user_api_key_team_metadata"):  # litellm 1.74: no team metadata
+        del expected["litellm.metadata.department"]
+    assert {k: v for k, v in chat.attributes.items() if k.startswith("litellm.metadata.")} == (
+        expected
+    )
     assert_no_secrets(trace)
 
 
+@pytest.mark.skipif(
+    litellm_version() < (1, 102),
+    reason="litellm 1.74's proxy does not end the stream when the client leaves (no trace "
+    "20 s after the hang-up)",
+)
 def test_client_hanging_up_mid_stream_ends_the_span_as_failed(
     config_proxy: ProxyServer, mlflow_server: MLflowServer
 ):

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from matrix import litellm_version, skip_module_without_guardrail_seams
 from otlp_receiver import OTLPReceiver, ReceivedSpan, running
 from proxy_fixtures import (
     MASTER_KEY,
@@ -34,6 +35,8 @@ from proxy_fixtures import (
     proxy_env,
     start_proxy,
 )
+
+skip_module_without_guardrail_seams()
 
 GUARDRAIL = textwrap.dedent(
     """
@@ -686,13 +689,13 @@ def test_streamed_answers_on_the_responses_and_messages_routes(
     assert b"word not allowed" in blocked.answer  # an error event ends the stream
 
 
-def test_a_streamed_completions_answer_is_not_checked(
+def test_a_streamed_completions_answer_gets_the_outcome_litellm_gave_it(
     guarded_proxy: GuardedProxy, receiver: OTLPReceiver
 ) -> None:
     # litellm 1.102.4 lets a streamed /completions answer through its guardrails' stream
-    # checks unread: the check spans show "passed", whatever the text
+    # checks unread (the check spans show "passed", whatever the text); 1.110 reads it, and
+    # the end-of-stream check blocks it with an error event: the spans say what happened
     request = stream_request(guarded_proxy, receiver, "echo: a leak", True, "/completions")
-    assert_stream(request, {"word-rewrite": "passed", "word-filter": "passed"})
     events = [
         json.loads(line[len("data: ") :])
         for line in request.answer.decode().splitlines()
@@ -700,7 +703,10 @@ def test_a_streamed_completions_answer_is_not_checked(
     ]
     text = "".join(c.get("text") or "" for e in events for c in e.get("choices") or ())
     assert text == "a leak"
-    assert not any("error" in event for event in events)
+    blocked = any("error" in event for event in events)
+    assert blocked is (litellm_version() >= (1, 110))
+    outcome = "blocked" if blocked else "passed"
+    assert_stream(request, {"word-rewrite": "passed", "word-filter": outcome})
 
 
 # -- guardrail pipelines -----------------------------------------------------------------------
@@ -802,3 +808,51 @@ def test_a_post_call_pipeline_checks_the_answer(
     assert pipeline.attributes["litellm.guardrail.outcome"] == "blocked"
     assert pipeline.attributes["error.type"] == "fastapi.exceptions.HTTPException"
     assert pipeline.status_code == ERROR
+
+
+def test_every_proxy_seam_is_on_a_real_requests_path(
+    guarded_proxy: GuardedProxy, receiver: OTLPReceiver
+) -> None:
+    """Each function ``proxy/_seams.py`` wraps is called while the proxy serves real
+    requests on this column's litellm: the span its wrapper makes is in the request's trace,
+    and the proxy logged no seam as missing or bypassed (``_upstream.seam_lost``)."""
+    from opentelemetry_instrumentation_litellm import _upstream
+    from opentelemetry_instrumentation_litellm.proxy import _seams
+
+    if not guarded_proxy.phase_spans:
+        pytest.skip("checked once, on the proxy with phase spans (a span per phase)")
+    plain = Request(guarded_proxy, receiver, "/chat/completions", "echo: hello", True)
+    stream = stream_request(guarded_proxy, receiver, "echo: a leak", True)
+    piped = Request(
+        guarded_proxy,
+        receiver,
+        "/chat/completions",
+        "hello",
+        True,
+        body={"model": "piped", "messages": [{"role": "user", "content": "hello"}]},
+    )
+    pre_call, post_call = (
+        {"litellm.guardrail.mode": "pre_call"},
+        {"litellm.guardrail.mode": "post_call"},
+    )
+    blocked_stream_check = stream.one("guardrail word-filter", **post_call)
+    on_path = {
+        _upstream.PROXY_AUTH_BUILDERS: plain.one(AUTH),
+        ("pre_call_hook",): plain.one(PRE_CALL),
+        ("post_call_success_hook",): plain.one(POST_CALL),
+        (_upstream.PROXY_PRE_CALL_GUARDRAIL,): plain.one("guardrail word-filter", **pre_call),
+        (_upstream.PROXY_GUARDRAIL_WITH_METRICS,): plain.one("guardrail word-watch"),
+        ("async_post_call_streaming_iterator_hook",): blocked_stream_check,
+        # litellm ends the stream with an error event instead of raising: only the wrapped
+        # handler tells the check it blocked
+        **{(name,): blocked_stream_check for name in _upstream.PROXY_STREAM_BLOCK_HANDLERS},
+        (_upstream.PROXY_PIPELINE_RUN,): piped.one("guardrail pipeline screening"),
+        (_upstream.PROXY_PIPELINE_STEP,): piped.one("guardrail screen"),
+    }
+    assert blocked_stream_check.attributes["litellm.guardrail.outcome"] == "blocked"
+    # A guardrail overriding the streaming hook gets its span from the stream layer
+    # (checked in process: tests/test_proxy_spans.py); these are all apply_guardrail ones.
+    in_process = {(_upstream.PROXY_STREAM_LAYER,)}
+    assert {seam.names for seam in _seams.WRAPPERS} == on_path.keys() | in_process
+    log = guarded_proxy.server.log(tail=None)
+    assert "(or no longer calls it)" not in log, log[-3000:]

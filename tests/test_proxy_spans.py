@@ -11,7 +11,9 @@ what its post-import hook calls, ``_seams.wrap_proxy``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
+import inspect
 import types
 from typing import Any
 
@@ -24,9 +26,11 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 from opentelemetry.trace import StatusCode
 
+from matrix import skip_module_without_guardrail_seams
 from opentelemetry_instrumentation_litellm.proxy import _seams, _settings
 from test_router import deployment
 
+skip_module_without_guardrail_seams()
 utils = importlib.import_module("litellm.proxy.utils")
 auth = importlib.import_module("litellm.proxy.auth.user_api_key_auth")
 unified = importlib.import_module(
@@ -57,8 +61,10 @@ class Blocker(CustomGuardrail):
 
 def run_post_call(guardrail: CustomGuardrail) -> None:
     coro = guardrail.async_post_call_success_hook(data={}, user_api_key_dict=None, response={})
+    run = utils.ProxyLogging._run_guardrail_with_metrics
+    extra = {"request_data": {}} if "request_data" in inspect.signature(run).parameters else {}
     with pytest.raises(HTTPException):
-        asyncio.run(utils.ProxyLogging._run_guardrail_with_metrics(guardrail, coro, "post_call"))
+        asyncio.run(run(guardrail, coro, "post_call", **extra))
 
 
 def test_uninstrument_restores_the_proxys_functions(instrument: Any, telemetry: Any) -> None:
@@ -109,12 +115,22 @@ async def chunks(*items: str):
         yield item
 
 
+def enriched(callback: Any, response: Any, hook: Any) -> Any:
+    """The proxy's wrapper of ``callback``'s layer ``hook(response=response)``, called as the
+    column's litellm calls it: with the layer (``(callback, gen)``), or with the stream and the
+    hook that makes it (1.110: ``(callback, response, hook, request_data)``)."""
+    enrich = utils.ProxyLogging._wrap_streaming_iterator_with_enrichment
+    if "hook" in inspect.signature(enrich).parameters:
+        return enrich(callback, response, hook, request_data={})
+    return enrich(callback, hook(response=response))
+
+
 def stream_layer(callback: Any, *items: str) -> Any:
     """The proxy's layer of ``callback`` over a stream of ``items``."""
-    hook = callback.async_post_call_streaming_iterator_hook(
-        user_api_key_dict=None, response=chunks(*items), request_data={}
+    hook = functools.partial(
+        callback.async_post_call_streaming_iterator_hook, user_api_key_dict=None, request_data={}
     )
-    return utils.ProxyLogging._wrap_streaming_iterator_with_enrichment(callback, hook)
+    return enriched(callback, chunks(*items), hook)
 
 
 async def drain(stream: Any, seen: list[str]) -> None:
@@ -206,13 +222,13 @@ def checked_answer(text: str) -> str:
             stream=True,
         )
         guard = AnswerBlocker(guardrail_name="answers", event_hook="post_call", default_on=True)
-        stream = unified().async_post_call_streaming_iterator_hook(
+        hook = functools.partial(
+            unified().async_post_call_streaming_iterator_hook,
             user_api_key_dict=UserAPIKeyAuth(request_route="/chat/completions"),
-            response=upstream,
             request_data={"model": "gpt-4o-mini"},
             guardrail_to_apply=guard,
         )
-        layer = utils.ProxyLogging._wrap_streaming_iterator_with_enrichment(guard, stream)
+        layer = enriched(guard, upstream, hook)
         out = ""
         async for chunk in layer:  # chunks, or the block's SSE bytes
             if isinstance(chunk, bytes):

@@ -10,6 +10,8 @@ from litellm import CustomStreamWrapper
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
+from matrix import litellm_stream_cost, litellm_version
+
 MESSAGES = [{"role": "user", "content": "Tell me a story"}]
 TEXT = "Once upon a time there was a stream."
 
@@ -54,6 +56,15 @@ def text_of(chunks) -> str:
     return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
 
+def provider_model(stream, provider: str, requested: str) -> str:
+    """The ``gen_ai.response.model`` a consumed stream gets: the provider's where litellm keeps
+    it (``_upstream.PROVIDER_RESPONSE_MODEL``), else the requested model litellm rewrote every
+    chunk to (litellm before ~1.100, docs/troubleshooting.md)."""
+    from opentelemetry_instrumentation_litellm import _upstream
+
+    return provider if hasattr(stream, _upstream.PROVIDER_RESPONSE_MODEL) else requested
+
+
 def assert_succeeded(span):
     assert span.status.status_code is StatusCode.UNSET
     assert "error.type" not in span.attributes
@@ -80,19 +91,26 @@ def test_stream_keeps_its_type_and_laziness(instrumented):
 
 def test_exhausted_sync_stream_over_http(instrumented, llm):
     stream = http_stream(llm, stream_options={"include_usage": True})
-    assert text_of(stream) == "Hello from fake server"
+    chunks = list(stream)
+    assert text_of(chunks) == "Hello from fake server"
     span = instrumented.only()
     assert_succeeded(span)
     assert span.name == "chat gpt-4o-mini"
     attributes = span.attributes
-    assert attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+    expected = provider_model(stream, "gpt-4o-mini-2024-07-18", "gpt-4o-mini")
+    assert attributes["gen_ai.response.model"] == expected
     assert attributes["gen_ai.response.id"].startswith("chatcmpl-fake-")
     assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
     assert attributes["gen_ai.usage.input_tokens"] == 11
     assert attributes["gen_ai.usage.output_tokens"] == 7
     assert attributes["server.port"] == llm.port
     assert 0 <= attributes["gen_ai.response.time_to_first_chunk"] < 10
-    assert attributes["litellm.response.cost"] > 0
+    cost = litellm_stream_cost(chunks)
+    if cost is None:  # litellm 1.74 puts no cost on a stream's usage: none is invented
+        assert litellm_version() < (1, 102)
+        assert "litellm.response.cost" not in attributes
+    else:
+        assert attributes["litellm.response.cost"] == cost > 0
 
 
 async def test_exhausted_async_stream_over_http(instrumented, llm):
@@ -107,7 +125,8 @@ async def test_exhausted_async_stream_over_http(instrumented, llm):
 
 
 def test_stream_metrics(instrumented, llm):
-    text_of(http_stream(llm, model="openai/gpt-4o-mini-slow"))
+    stream = http_stream(llm, model="openai/gpt-4o-mini-slow")
+    text_of(stream)
     (first,) = instrumented.histogram_points("gen_ai.client.operation.time_to_first_chunk")
     assert first.count == 1
     (per_chunk,) = instrumented.histogram_points("gen_ai.client.operation.time_per_output_chunk")
@@ -115,7 +134,9 @@ def test_stream_metrics(instrumented, llm):
     assert per_chunk.sum >= 0.03  # the server sleeps 0.05 s between chunks
     (duration,) = instrumented.histogram_points("gen_ai.client.operation.duration")
     assert duration.attributes["gen_ai.request.model"] == "gpt-4o-mini-slow"
-    assert duration.attributes["gen_ai.response.model"] == "gpt-4o-mini-slow-2024-07-18"
+    assert duration.attributes["gen_ai.response.model"] == provider_model(
+        stream, "gpt-4o-mini-slow-2024-07-18", "gpt-4o-mini-slow"
+    )
 
 
 def test_span_is_current_only_while_litellm_produces_a_chunk(instrumented):
@@ -238,10 +259,19 @@ async def test_async_break_then_garbage_collected(instrumented):
 
 async def test_async_provider_error_mid_stream(instrumented, llm):
     stream = await ahttp_stream(llm, model="openai/gpt-4o-mini-stream-error")
-    with pytest.raises(Exception):  # noqa: B017 - whatever litellm raises, it must reach us
+    raised = None
+    try:
         async for _ in stream:
             pass
+    except Exception as error:  # whatever litellm raises reaches the user
+        raised = error
     span = instrumented.only()
+    if raised is None:
+        # litellm 1.74 ends an async stream quietly when the provider cuts it off
+        # (docs/troubleshooting.md): the span says what the user saw, a finished stream.
+        assert litellm_version() < (1, 102)
+        assert span.status.status_code is StatusCode.UNSET
+        return
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
 
@@ -306,11 +336,14 @@ def test_stream_span_has_the_litellm_facts_of_a_plain_call(instrumented, llm, us
     litellm.completion(
         model="openai/gpt-4o-mini", messages=MESSAGES, api_base=llm.base_url, api_key="k"
     )
-    text_of(http_stream(llm, **options))
+    chunks = list(http_stream(llm, **options))
     plain, streamed = instrumented.finished()
     litellm_keys = {k for k in plain.attributes if k.startswith("litellm.")}
-    if not usage:  # no usage chunk: litellm knows no cost, none is invented
+    # No usage chunk, or one without a cost (litellm 1.74): litellm knows no cost, none invented.
+    known = litellm_stream_cost(chunks) is not None
+    if not known:
         litellm_keys.discard("litellm.response.cost")
     assert litellm_keys <= set(streamed.attributes)
     assert streamed.attributes["litellm.provider"] == "openai"
-    assert ("litellm.response.cost" in streamed.attributes) is usage
+    assert ("litellm.response.cost" in streamed.attributes) is known
+    assert known or not usage or litellm_version() < (1, 102)

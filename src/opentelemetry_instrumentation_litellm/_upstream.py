@@ -11,6 +11,8 @@ Nothing here runs at import beyond binding names: no litellm, no SDK, no FastAPI
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any, Final
 
 # --- OpenTelemetry semantic conventions: incubating attribute names ---------------------
@@ -72,6 +74,37 @@ def set_capture_mode(handler: Any, mode: ContentCapturingMode) -> None:
 
 
 # --- litellm ---------------------------------------------------------------------------
+_logger = logging.getLogger(__name__)
+_lost: set[str] = set()
+_lost_lock = threading.Lock()
+
+
+def litellm_version() -> str:
+    """The installed litellm's version (``litellm.__version__`` is not in every release)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("litellm")
+    except PackageNotFoundError:  # pragma: no cover - litellm vendored without metadata
+        return "unknown"
+
+
+def seam_lost(seam: str, feature: str) -> None:
+    """Say once per process, as a warning, that litellm's private ``seam`` is missing or no
+    longer on the call path, naming the ``feature`` lost and the installed litellm: an upgrade
+    that drops a seam loses that feature loudly, not silently (README: supported range)."""
+    with _lost_lock:
+        if seam in _lost:
+            return
+        _lost.add(seam)
+    _logger.warning(
+        "litellm %s has no %s (or no longer calls it): %s. Tested litellm releases: README.md.",
+        litellm_version(),
+        seam,
+        feature,
+    )
+
+
 # Why: litellm keeps its own facts about a call (provider, api_base, cost, call id, cache
 # hit, Router deployment id) on ``response._hidden_params``; nothing public carries them
 # on the response (the ``standard_logging_object`` of its callbacks comes after the call).
@@ -92,7 +125,18 @@ def hidden_params(response: Any) -> Any:
         value = private.get(HIDDEN_PARAMS)
         if value is not None:
             return value
-    return getattr(response, HIDDEN_PARAMS, None)
+    value = getattr(response, HIDDEN_PARAMS, None)
+    if value is None and type(response).__name__ in HIDDEN_PARAMS_ALWAYS:
+        seam_lost(
+            f"{type(response).__name__}.{HIDDEN_PARAMS}",
+            "spans lose litellm.provider, litellm.call_id, litellm.response.cost, server.address",
+        )
+    return value
+
+
+HIDDEN_PARAMS_ALWAYS: Final = frozenset({"ModelResponse", "CustomStreamWrapper"})
+"""litellm types that carry ``_hidden_params`` in every release: one without them is a lost
+seam, not a call that has none."""
 
 
 # Why: litellm rewrites every stream chunk's ``model`` to the requested model name and keeps
@@ -105,7 +149,16 @@ PROVIDER_RESPONSE_MODEL: Final = "_provider_response_model"
 def provider_response_model(stream: Any) -> str | None:
     """The model the provider reported for a litellm stream, if litellm kept it."""
     model = getattr(stream, PROVIDER_RESPONSE_MODEL, None)
+    if not hasattr(stream, PROVIDER_RESPONSE_MODEL) and _is_litellm_stream(stream):
+        seam_lost(
+            f"CustomStreamWrapper.{PROVIDER_RESPONSE_MODEL}",
+            "a stream's gen_ai.response.model is the requested model, not the provider's",
+        )
     return model if isinstance(model, str) else None
+
+
+def _is_litellm_stream(stream: Any) -> bool:
+    return type(stream).__name__ == "CustomStreamWrapper"
 
 
 # Why: litellm's stream has no ``close()``; to release the provider's connection when the
@@ -117,6 +170,11 @@ PROVIDER_STREAM: Final = "completion_stream"
 
 def provider_stream(stream: Any) -> Any:
     """The provider stream a litellm ``CustomStreamWrapper`` reads from, or None."""
+    if not hasattr(stream, PROVIDER_STREAM) and _is_litellm_stream(stream):
+        seam_lost(
+            f"CustomStreamWrapper.{PROVIDER_STREAM}",
+            "closing a traced stream early no longer releases the provider's connection",
+        )
     return getattr(stream, PROVIDER_STREAM, None)
 
 
@@ -280,8 +338,12 @@ def instrumentor_instance(cls: Any) -> Any:
 # loses that span only. Public replacement: a documented proxy tracing hook per guardrail run.
 PROXY_AUTH_MODULE: Final = "litellm.proxy.auth.user_api_key_auth"
 PROXY_UTILS_MODULE: Final = "litellm.proxy.utils"
-PROXY_AUTH_BUILDER: Final = "_user_api_key_auth_builder"
-"""The key check the FastAPI dependency ``user_api_key_auth`` looks up at call time."""
+PROXY_AUTH_BUILDERS: Final = ("user_api_key_auth_builder", "_user_api_key_auth_builder")
+"""The key check the FastAPI dependency ``user_api_key_auth`` looks up at call time, by every
+name litellm gave it: before 1.110 only ``_user_api_key_auth_builder``; 1.110 made it public
+and keeps the private name as an alias it no longer calls. The first name present is wrapped
+and each other name bound to the same function gets the same wrapper, so the key check is
+timed whichever name the proxy calls."""
 PROXY_PRE_CALL_GUARDRAIL: Final = "_execute_guardrail_hook"
 """``ProxyLogging._execute_guardrail_hook``: runs one guardrail's pre-call hook."""
 PROXY_GUARDRAIL_WITH_METRICS: Final = "_run_guardrail_with_metrics"
@@ -367,11 +429,13 @@ __all__ = [
     "hidden_params",
     "instrumentor_instance",
     "is_app_instrumented",
+    "litellm_version",
     "logging_model",
     "metric_attributes",
     "provider_response_model",
     "provider_stream",
     "rebuild_middleware_stack",
+    "seam_lost",
     "set_capture_mode",
     "wrapper_of",
 ]

@@ -15,8 +15,7 @@ from typing import Any
 
 import litellm
 import pytest
-from litellm import ModelResponse
-from litellm.exceptions import MidStreamFallbackError
+from litellm import ModelResponse, exceptions
 from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
@@ -100,6 +99,18 @@ def _closing(stream: Any) -> Any:
 # --- the scenarios ------------------------------------------------------------------------
 
 
+def _hands_mock_objects_back() -> bool:
+    expected = response()
+    return litellm.completion(MODEL, MESSAGES, mock_response=expected) is expected
+
+
+if not _hands_mock_objects_back():  # litellm 1.74 makes a mock ModelResponse the message text
+    pytest.skip(
+        "the scenarios need litellm to hand a mock_response ModelResponse back as is",
+        allow_module_level=True,
+    )
+
+
 def chat() -> list[Any]:
     expected = response()
     assert litellm.completion(MODEL, MESSAGES, tools=TOOLS, mock_response=expected) is expected
@@ -168,9 +179,14 @@ def stream_abandon() -> list[Any]:
     return []
 
 
+# What a stream that fails mid-way raises: litellm's MidStreamFallbackError (an APIError of
+# its own) where the release has it, its APIError before (1.74).
+MID_STREAM_ERROR = getattr(exceptions, "MidStreamFallbackError", exceptions.APIError)
+
+
 def stream_error() -> list[Any]:
     stream = _stream(mock_response="Exception: mock_streaming_error")
-    with pytest.raises(MidStreamFallbackError):
+    with pytest.raises(MID_STREAM_ERROR):
         list(stream)
     return [stream]
 
@@ -223,7 +239,7 @@ def astream_abandon() -> list[Any]:
 def astream_error() -> list[Any]:
     async def call() -> Any:
         stream = await _astream(mock_response="Exception: mock_streaming_error")
-        with pytest.raises(MidStreamFallbackError):
+        with pytest.raises(MID_STREAM_ERROR):
             async for _ in stream:
                 pass
         return stream

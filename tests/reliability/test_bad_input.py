@@ -10,7 +10,7 @@ import litellm
 import pytest
 from litellm import ModelResponse
 
-from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
+from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor, _upstream
 
 pytestmark = pytest.mark.usefixtures("litellm_callbacks")  # litellm adds to its lists
 
@@ -133,7 +133,11 @@ def test_odd_input(instrument, telemetry, caplog, kwargs, stream):
     assert _outcome(call) == expected
     LiteLLMInstrumentor().uninstrument()
 
-    ours = [r for r in caplog.records if r.name.startswith(PACKAGE)]
+    # A seam the column's litellm lacks is reported once per process (_upstream.seam_lost):
+    # about the litellm release, not the input.
+    ours = [
+        r for r in caplog.records if r.name.startswith(PACKAGE) and r.name != _upstream.__name__
+    ]
     assert not [r for r in ours if r.exc_info or r.levelno >= logging.WARNING], [
         r.getMessage() for r in ours
     ]

@@ -11,6 +11,7 @@ the span as ``blocked``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -189,34 +190,85 @@ def unified_stream_hook(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> 
     return _checked_stream(settings, callback, layer, check, context.get_current())
 
 
+def _checks_layer(callback: Any, layer: Any) -> bool:
+    """Whether ``layer``, ``callback``'s layer of a streamed answer, gets its span here: a
+    guardrail's, not already checked by :func:`unified_stream_hook`."""
+    guardrail_class = getattr(sys.modules.get(guardrails.GUARDRAIL_MODULE), "CustomGuardrail", None)
+    return (
+        layer is not None
+        and not _is_checked(layer)
+        and guardrail_class is not None
+        and isinstance(callback, guardrail_class)
+    )
+
+
+def _unwrapped(hook: Any) -> Any:
+    """``hook`` without our wrapper of the method it binds (a ``functools.partial`` of a
+    wrapped ``UnifiedLLMGuardrails`` method, as litellm 1.110 builds it), else ``hook``."""
+    original = getattr(getattr(hook, "func", None), "__wrapped__", None)
+    if isinstance(hook, functools.partial) and original is not None:
+        return functools.partial(original, *hook.args, **hook.keywords)
+    return hook
+
+
 def stream_layer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    """``ProxyLogging._wrap_streaming_iterator_with_enrichment(callback, gen)``: one layer of
-    a streamed answer's post-call chain. A guardrail's layer not already checked by
+    """``ProxyLogging._wrap_streaming_iterator_with_enrichment``: one layer of a streamed
+    answer's post-call chain. A guardrail's layer not already checked by
     :func:`unified_stream_hook` (one overriding ``async_post_call_streaming_iterator_hook``)
-    gets its span here: passed, or blocked by what it raises."""
+    gets its span here: passed, or blocked by what it raises. litellm 1.102 hands it the
+    layer, ``(callback, gen)``; 1.110 the stream and how to make the layer, ``(callback,
+    response, hook, request_data)``, and calls ``hook(response=...)`` inside: the layer is
+    what that call returns."""
     settings = _settings.active
-    callback = layer = check = None
+    call_args, call_kwargs = args, kwargs
     if settings is not None:
         try:
             callback = guardrails.argument(args, kwargs, 0, "callback")
-            layer = guardrails.argument(args, kwargs, 1, "gen")
-            module = sys.modules.get(guardrails.GUARDRAIL_MODULE)
-            guardrail_class = getattr(module, "CustomGuardrail", None)
-            if (
-                layer is not None
-                and not _is_checked(layer)
-                and guardrail_class is not None
-                and isinstance(callback, guardrail_class)
-            ):
-                check = _StreamCheck(tapped=False)
+            hook = guardrails.argument(args, kwargs, 2, "hook")
+            parent = context.get_current()
+            if callable(hook):
+
+                def checked_hook(*hook_args: Any, **hook_kwargs: Any) -> Any:
+                    # litellm calls it when the layer is first read, within the next outer
+                    # layer's check: the check it makes belongs to the request, as in 1.102
+                    token = context.attach(parent)
+                    try:
+                        layer = hook(*hook_args, **hook_kwargs)
+                    except Exception:
+                        original = _unwrapped(hook)
+                        if original is hook:
+                            raise  # the guardrail's own error, as untraced
+                        _logger.debug("litellm instrumentation: streamed check", exc_info=True)
+                        return original(*hook_args, **hook_kwargs)
+                    finally:
+                        context.detach(token)
+                    try:
+                        if _checks_layer(callback, layer):
+                            check = _StreamCheck(tapped=False)
+                            return _checked_stream(settings, callback, layer, check, parent)
+                    except Exception:
+                        _logger.debug(
+                            "litellm instrumentation: no streamed guardrail span", exc_info=True
+                        )
+                    return layer
+
+                if "hook" in kwargs:
+                    call_kwargs = {**kwargs, "hook": checked_hook}
+                else:
+                    call_args = (*args[:2], checked_hook, *args[3:])
+            else:
+                layer = guardrails.argument(args, kwargs, 1, "gen")
+                if _checks_layer(callback, layer):
+                    check = _StreamCheck(tapped=False)
+                    call_args = (
+                        callback,
+                        _checked_stream(settings, callback, layer, check, parent),
+                    )
+                    call_kwargs = {}
         except Exception:
             _logger.debug("litellm instrumentation: no streamed guardrail span", exc_info=True)
-            check = None
-    if settings is None or check is None:
-        return wrapped(*args, **kwargs)
-    return wrapped(
-        callback, _checked_stream(settings, callback, layer, check, context.get_current())
-    )
+            call_args, call_kwargs = args, kwargs
+    return wrapped(*call_args, **call_kwargs)
 
 
 def note_stream_block(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:

@@ -2,8 +2,10 @@
 
 litellm has no public per-guardrail or auth seam, so the private functions of
 :data:`WRAPPERS` are wrapped, here and nowhere else; their names come from ``_upstream``
-(the one door to private APIs), where ``tests/test_upstream.py`` pins them. A litellm
-release without one of them loses that span only; nothing else changes. The wrapping is
+(the one door to private APIs), where ``tests/test_upstream.py`` pins them and
+``tests/test_seams_on_path.py`` checks that a real proxied request goes through them. A litellm
+release without one of them loses that span only, and says so: one warning naming the feature
+lost and the litellm version (``_upstream.seam_lost``); nothing else changes. The wrapping is
 installed when ``litellm.proxy.proxy_server`` is imported (at once if it already is) and
 never imports the proxy itself; :func:`disable` restores litellm's own functions.
 """
@@ -15,13 +17,13 @@ import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from opentelemetry.trace import Tracer
 from wrapt import FunctionWrapper
 
 from opentelemetry_instrumentation_litellm._upstream import (
-    PROXY_AUTH_BUILDER,
+    PROXY_AUTH_BUILDERS,
     PROXY_AUTH_MODULE,
     PROXY_GUARDRAIL_WITH_METRICS,
     PROXY_PIPELINE_EXECUTOR,
@@ -34,6 +36,7 @@ from opentelemetry_instrumentation_litellm._upstream import (
     PROXY_UNIFIED_GUARDRAIL,
     PROXY_UNIFIED_GUARDRAIL_MODULE,
     PROXY_UTILS_MODULE,
+    seam_lost,
 )
 from opentelemetry_instrumentation_litellm.proxy import _settings
 from opentelemetry_instrumentation_litellm.proxy._guardrail_streams import (
@@ -55,27 +58,110 @@ _lock = threading.Lock()
 _originals: list[tuple[Any, str, Any]] = []
 """(owner, attribute, original value) of each wrapped function, to put back."""
 
+
+class Seam(NamedTuple):
+    """A proxy function wrapped: where it is, by which names, with what, and what is lost
+    (the warning's text) when the installed litellm has none of them."""
+
+    module: str
+    owner: str | None
+    names: tuple[str, ...]
+    wrapper: Callable[..., Any]
+    feature: str
+
+
+_GUARDRAIL_SPANS = "no guardrail spans for pre-call guardrails"
+_STREAM_CHECKS = "no guardrail spans for checks of streamed answers"
 WRAPPERS: Final = (
-    (PROXY_AUTH_MODULE, None, PROXY_AUTH_BUILDER, auth),
-    (PROXY_UTILS_MODULE, "ProxyLogging", "pre_call_hook", pre_call),
-    (PROXY_UTILS_MODULE, "ProxyLogging", "post_call_success_hook", post_call),
-    (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_PRE_CALL_GUARDRAIL, pre_call_guardrail),
-    (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_GUARDRAIL_WITH_METRICS, guardrail_with_metrics),
-    (PROXY_UTILS_MODULE, "ProxyLogging", PROXY_STREAM_LAYER, stream_layer),
-    (
+    Seam(
+        PROXY_AUTH_MODULE,
+        None,
+        PROXY_AUTH_BUILDERS,
+        auth,
+        "the key check is not timed (no litellm.proxy.auth.duration, no auth span)",
+    ),
+    Seam(
+        PROXY_UTILS_MODULE,
+        "ProxyLogging",
+        ("pre_call_hook",),
+        pre_call,
+        "the pre-call hooks are not timed (no litellm.proxy.pre_call.duration)",
+    ),
+    Seam(
+        PROXY_UTILS_MODULE,
+        "ProxyLogging",
+        ("post_call_success_hook",),
+        post_call,
+        "the post-call hooks are not timed (no litellm.proxy.post_call.duration)",
+    ),
+    Seam(
+        PROXY_UTILS_MODULE,
+        "ProxyLogging",
+        (PROXY_PRE_CALL_GUARDRAIL,),
+        pre_call_guardrail,
+        _GUARDRAIL_SPANS,
+    ),
+    Seam(
+        PROXY_UTILS_MODULE,
+        "ProxyLogging",
+        (PROXY_GUARDRAIL_WITH_METRICS,),
+        guardrail_with_metrics,
+        "no guardrail spans for during-call and post-call guardrails",
+    ),
+    Seam(PROXY_UTILS_MODULE, "ProxyLogging", (PROXY_STREAM_LAYER,), stream_layer, _STREAM_CHECKS),
+    Seam(
         PROXY_UNIFIED_GUARDRAIL_MODULE,
         PROXY_UNIFIED_GUARDRAIL,
-        "async_post_call_streaming_iterator_hook",
+        ("async_post_call_streaming_iterator_hook",),
         unified_stream_hook,
+        _STREAM_CHECKS,
     ),
     *(
-        (PROXY_UNIFIED_GUARDRAIL_MODULE, PROXY_UNIFIED_GUARDRAIL, name, note_stream_block)
+        Seam(
+            PROXY_UNIFIED_GUARDRAIL_MODULE,
+            PROXY_UNIFIED_GUARDRAIL,
+            (name,),
+            note_stream_block,
+            "a streamed answer blocked mid-way is not told on its guardrail span",
+        )
         for name in PROXY_STREAM_BLOCK_HANDLERS
     ),
-    (PROXY_PIPELINE_MODULE, PROXY_PIPELINE_EXECUTOR, PROXY_PIPELINE_RUN, pipeline),
-    (PROXY_PIPELINE_MODULE, PROXY_PIPELINE_EXECUTOR, PROXY_PIPELINE_STEP, pipeline_step),
+    Seam(
+        PROXY_PIPELINE_MODULE,
+        PROXY_PIPELINE_EXECUTOR,
+        (PROXY_PIPELINE_RUN,),
+        pipeline,
+        "no spans for guardrail pipelines",
+    ),
+    Seam(
+        PROXY_PIPELINE_MODULE,
+        PROXY_PIPELINE_EXECUTOR,
+        (PROXY_PIPELINE_STEP,),
+        pipeline_step,
+        "no spans for the steps of guardrail pipelines",
+    ),
 )
-"""(module, class or None, function, wrapper): what is wrapped."""
+"""What is wrapped."""
+
+
+def _wrap_seam(seam: Seam) -> None:
+    """Wrap the first of ``seam.names`` its owner has, and rebind every other name bound to the
+    same function (an alias: litellm may call either) to the same wrapper."""
+    owner: Any = sys.modules.get(seam.module)
+    if owner is not None and seam.owner is not None:
+        owner = getattr(owner, seam.owner, None)
+    namespace = vars(owner) if owner is not None else {}
+    found = [name for name in seam.names if namespace.get(name) is not None]
+    if not found:
+        where = ".".join(filter(None, (seam.module, seam.owner)))
+        seam_lost(f"{where}.{seam.names[0]}", seam.feature)
+        return
+    original = namespace[found[0]]
+    wrapped = FunctionWrapper(original, seam.wrapper)
+    for name in found:
+        if namespace[name] is original:
+            setattr(owner, name, wrapped)
+            _originals.append((owner, name, original))
 
 
 # -- enabling -------------------------------------------------------------------------
@@ -86,19 +172,11 @@ def wrap_proxy(server: ModuleType) -> None:
     with _lock:
         if _settings.active is None or _originals:
             return
-        for module_name, class_name, name, wrapper in WRAPPERS:
+        for seam in WRAPPERS:
             try:
-                owner: Any = sys.modules.get(module_name)
-                if owner is not None and class_name is not None:
-                    owner = getattr(owner, class_name, None)
-                original = vars(owner).get(name) if owner is not None else None
-                if original is None:
-                    _logger.debug("litellm has no %s.%s: not traced", module_name, name)
-                    continue
-                setattr(owner, name, FunctionWrapper(original, wrapper))
-                _originals.append((owner, name, original))
+                _wrap_seam(seam)
             except Exception:
-                _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
+                _logger.debug("Could not wrap %s %s", seam.module, seam.names, exc_info=True)
 
 
 def enable(

@@ -88,10 +88,9 @@ def _wrap(server: ModuleType) -> None:
         if not _enabled or _is_ours(event):
             return
         if not callable(event):
-            _logger.warning(
-                "%s has no %s: spans of the last seconds before a SIGTERM may be lost",
-                PROXY_SERVER_MODULE,
-                SHUTDOWN_EVENT,
+            _upstream.seam_lost(
+                f"{PROXY_SERVER_MODULE}.{SHUTDOWN_EVENT}",
+                "spans of the last seconds before a SIGTERM may be lost",
             )
             return
         wrap_function_wrapper(server, SHUTDOWN_EVENT, _flush_after_shutdown)
