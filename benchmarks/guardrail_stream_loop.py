@@ -9,9 +9,9 @@ A streamed answer through the proxy passes through one layer per post-call guard
 two such layers over a chat stream of ``--chunks`` litellm ``ModelResponseStream`` chunks,
 with the layers themselves reduced to pass-through generators and the SDK exporting through a
 ``BatchSpanProcessor`` to an exporter that drops spans (``proxy_spans_loop``'s setup and
-measured loop). ``--mode wrapped`` puts the wrappers of
-``_proxy_spans`` around both functions (one span per layer and stream, the input tapped to tell
-a rewrite); ``--mode bare`` runs the same layers unwrapped: the difference is ours.
+measured loop). ``--mode wrapped`` puts the wrappers of ``proxy/_guardrail_streams.py``
+around both functions (one span per layer and stream, the input tapped to tell a rewrite);
+``--mode bare`` runs the same layers unwrapped: the difference is ours.
 
 Instruction counts (repeatable), collecting only the measured loop::
 
@@ -33,7 +33,7 @@ from litellm.integrations.custom_guardrail import CustomGuardrail
 from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
 from wrapt import FunctionWrapper
 
-from opentelemetry_instrumentation_litellm import _proxy_spans
+from opentelemetry_instrumentation_litellm.proxy import _guardrail_streams
 from proxy_spans_loop import measure, tracing
 
 
@@ -60,7 +60,7 @@ class Unified:
 
 
 class WrappedUnified(Unified):
-    hook = FunctionWrapper(Unified.hook, _proxy_spans._unified_stream_hook)
+    hook = FunctionWrapper(Unified.hook, _guardrail_streams.unified_stream_hook)
 
 
 async def enrichment(callback: Any, gen: Any) -> Any:
@@ -113,7 +113,9 @@ def main() -> None:
     wrapped = options.mode == "wrapped"
     f = {
         "unified": WrappedUnified() if wrapped else Unified(),
-        "layer": FunctionWrapper(enrichment, _proxy_spans._stream_layer) if wrapped else enrichment,
+        "layer": FunctionWrapper(enrichment, _guardrail_streams.stream_layer)
+        if wrapped
+        else enrichment,
     }
 
     async def streams(count: int) -> None:

@@ -6,7 +6,7 @@ Starts two proxies (``litellm --config``, one worker each) from the same config.
 ``mock_response`` chat model, a master key, a ``CustomGuardrail`` in pre_call + post_call
 and another in during_call, and the config entry that traces the proxy, exporting over
 OTLP/HTTP to a local sink that drops what it gets. One proxy is as shipped; the other's
-config entry first turns the proxy spans off (``_proxy_spans.enable`` made a no-op), so it
+config entry first turns the proxy spans off (``proxy._seams.enable`` made a no-op), so it
 still has the server span and the litellm spans. The same requests go to each in
 interleaved rounds; each proxy's CPU time is read from /proc (utime + stime of its process
 group, exporting threads included). Reports CPU microseconds per request (median over
@@ -55,9 +55,9 @@ GUARDRAIL = textwrap.dedent(
 
 WITHOUT_SPANS = textwrap.dedent(
     """
-    from opentelemetry_instrumentation_litellm import _proxy_spans
+    from opentelemetry_instrumentation_litellm.proxy import _seams
 
-    _proxy_spans.enable = lambda *args, **kwargs: None  # the baseline: no proxy spans
+    _seams.enable = lambda *args, **kwargs: None  # the baseline: no proxy spans
 
     from opentelemetry_instrumentation_litellm.proxy import otel  # noqa: E402
     """
@@ -65,10 +65,10 @@ WITHOUT_SPANS = textwrap.dedent(
 
 GUARDRAIL_SPANS_ONLY = textwrap.dedent(
     """
-    from opentelemetry_instrumentation_litellm import _proxy_spans
+    from opentelemetry_instrumentation_litellm.proxy import _seams
 
-    _proxy_spans._WRAPPERS = tuple(  # the baseline: guardrail spans, no auth or phase spans
-        w for w in _proxy_spans._WRAPPERS if "guardrail" in w[2]
+    _seams.WRAPPERS = tuple(  # the baseline: guardrail spans, no auth or phase spans
+        w for w in _seams.WRAPPERS if "guardrail" in w[2]
     )
 
     from opentelemetry_instrumentation_litellm.proxy import otel  # noqa: E402

@@ -4,7 +4,7 @@
 
 A whole proxy spends ~15 ms of CPU per request, and on a shared machine its rounds vary by
 more than the spans cost (benchmarks/proxy_spans.py). This runs, in one process, what the
-proxy spans add to one request: the wrappers of ``_proxy_spans`` around the key check, the
+proxy spans add to one request: the wrappers of ``proxy/`` around the key check, the
 pre_call and post_call phases and three guardrail runs (pre_call and during_call on a chat
 request body, post_call on a ``ModelResponse``), with the wrapped functions themselves
 reduced to no-ops, and the SDK exporting through a ``BatchSpanProcessor`` to an exporter
@@ -40,7 +40,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import Tracer
 from wrapt import FunctionWrapper
 
-from opentelemetry_instrumentation_litellm import _proxy_spans
+from opentelemetry_instrumentation_litellm.proxy import _guardrails, _phases, _settings
 
 MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -70,12 +70,12 @@ def functions(wrapped: bool) -> dict[str, Any]:
         return FunctionWrapper(function, wrapper) if wrapped else function
 
     return {
-        "auth": wrap(noop, _proxy_spans._auth),
-        "pre_call": wrap(noop, _proxy_spans._pre_call),
-        "post_call": wrap(noop, _proxy_spans._post_call),
-        "guardrail_hook": wrap(noop, _proxy_spans._pre_call_guardrail),
+        "auth": wrap(noop, _phases.auth),
+        "pre_call": wrap(noop, _phases.pre_call),
+        "post_call": wrap(noop, _phases.post_call),
+        "guardrail_hook": wrap(noop, _guardrails.pre_call_guardrail),
         "guardrail_with_metrics": wrap(
-            lambda callback, coro, hook_type: coro, _proxy_spans._guardrail_with_metrics
+            lambda callback, coro, hook_type: coro, _guardrails.guardrail_with_metrics
         ),
     }
 
@@ -98,13 +98,13 @@ async def proxy_request(f: dict[str, Any], guard: Guard, response: Any) -> None:
 
 
 def tracing(phase_spans: bool = False) -> tuple[BatchSpanProcessor, Tracer]:
-    """Give ``_proxy_spans`` an SDK tracer whose spans are batched, then dropped; the
+    """Give the proxy spans an SDK tracer whose spans are batched, then dropped; the
     processor, and the tracer for the spans standing for the server's."""
     provider = TracerProvider()
     processor = BatchSpanProcessor(DroppingExporter())
     provider.add_span_processor(processor)
     tracer = trace.get_tracer("bench", tracer_provider=provider)
-    _proxy_spans._settings = _proxy_spans._Settings(tracer, lambda: False, phase_spans)
+    _settings.set_active(_settings.Settings(tracer, lambda: False, phase_spans))
     return processor, tracer
 
 

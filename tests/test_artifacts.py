@@ -86,7 +86,7 @@ def test_the_wheel_holds_only_the_instrumentation(built: Built):
     ]  # fmt: skip
     assert not unwanted, f"demo or test modules in the wheel: {unwanted}"
     assert f"{PACKAGE}/py.typed" in names
-    assert f"{PACKAGE}/exporters/mlflow.py" in names and f"{PACKAGE}/proxy.py" in names
+    assert f"{PACKAGE}/exporters/mlflow.py" in names and f"{PACKAGE}/proxy/__init__.py" in names
     (license_file,) = [name for name in names if name.endswith(".dist-info/licenses/LICENSE")]
     assert wheel_files(built.wheel)[license_file] == (ROOT / "LICENSE").read_bytes()
 

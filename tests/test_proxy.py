@@ -36,7 +36,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from conftest import SECRET, Telemetry
 from mlflow_fixtures import MLflowServer, read_trace, search_traces
-from opentelemetry_instrumentation_litellm import _shutdown
+from opentelemetry_instrumentation_litellm.proxy import _shutdown
 from proxy_fixtures import (
     MASTER_KEY,
     PROVIDER_KEY,

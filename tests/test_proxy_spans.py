@@ -5,7 +5,7 @@ phases are durations on the current span unless phase spans are switched on, and
 the Router's facts (no router span) in a proxy worker.
 
 The proxy server module is not imported here (it starts the proxy's app): the test calls
-what its post-import hook calls, ``_proxy_spans._wrap``.
+what its post-import hook calls, ``_seams.wrap_proxy``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 from opentelemetry.trace import StatusCode
 
-from opentelemetry_instrumentation_litellm import _proxy_spans
+from opentelemetry_instrumentation_litellm.proxy import _seams, _settings
 from test_router import deployment
 
 utils = importlib.import_module("litellm.proxy.utils")
@@ -64,7 +64,7 @@ def run_post_call(guardrail: CustomGuardrail) -> None:
 def test_uninstrument_restores_the_proxys_functions(instrument: Any, telemetry: Any) -> None:
     originals = [vars(owner)[name] for owner, name in WRAPPED]
     instrumentor = instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     assert not any(
         vars(owner)[name] is o for (owner, name), o in zip(WRAPPED, originals, strict=True)
     )
@@ -80,7 +80,7 @@ def test_uninstrument_restores_the_proxys_functions(instrument: Any, telemetry: 
 @pytest.mark.parametrize("capture", [False, True])
 def test_a_blocks_message_is_content(instrument: Any, telemetry: Any, capture: bool) -> None:
     instrument(capture_message_content=capture)
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     run_post_call(Blocker(guardrail_name="blocker"))
     span = telemetry.only("guardrail blocker")
     assert span.status.status_code is StatusCode.ERROR
@@ -127,7 +127,7 @@ def test_a_block_raised_mid_stream_ends_the_guardrails_span(
     instrument: Any, telemetry: Any, capture: bool
 ) -> None:
     instrument(capture_message_content=capture)
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     seen: list[str] = []
     with pytest.raises(HTTPException):
         asyncio.run(
@@ -150,7 +150,7 @@ def test_a_stream_closed_early_ends_its_span_once_without_an_outcome(
     instrument: Any, telemetry: Any
 ) -> None:
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
 
     async def first_chunk_only() -> str:
         stream = stream_layer(StreamBlocker(guardrail_name="s"), "a", "b", "c")
@@ -169,7 +169,7 @@ def test_a_layer_that_is_not_a_guardrail_gets_no_span(instrument: Any, telemetry
     from litellm.integrations.custom_logger import CustomLogger
 
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     seen: list[str] = []
     asyncio.run(drain(stream_layer(CustomLogger(), "a", "b"), seen))
     assert seen == ["a", "b"]
@@ -229,7 +229,7 @@ def test_a_block_litellm_turns_into_the_streams_end_is_a_blocked_span(
 ) -> None:
 
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     assert checked_answer("all is well") == "all is well"
     span = telemetry.only("guardrail answers")
     assert span.attributes["litellm.guardrail.outcome"] == "passed"
@@ -265,7 +265,7 @@ def test_the_phases_are_durations_on_the_current_span_by_default(
     instrument: Any, telemetry: Any
 ) -> None:
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     run_pre_call(telemetry)
     request = telemetry.only("request")
     assert [s.name for s in telemetry.finished()] == ["request"]
@@ -278,12 +278,12 @@ def test_phase_spans_switched_on(
     instrument: Any, telemetry: Any, monkeypatch: pytest.MonkeyPatch, switch: str
 ) -> None:
     if switch == "argument":
-        monkeypatch.setenv(_proxy_spans.PHASE_SPANS_VARIABLE, "false")  # the argument wins
+        monkeypatch.setenv(_settings.PHASE_SPANS_VARIABLE, "false")  # the argument wins
         instrument(proxy_phase_spans=True)
     else:
-        monkeypatch.setenv(_proxy_spans.PHASE_SPANS_VARIABLE, "true")
+        monkeypatch.setenv(_settings.PHASE_SPANS_VARIABLE, "true")
         instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     run_pre_call(telemetry)
     phase = telemetry.only("proxy pre_call")
     assert phase.parent.span_id == telemetry.only("request").context.span_id
@@ -294,7 +294,7 @@ def test_a_failed_phase_is_timed_too(
     instrument: Any, telemetry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     monkeypatch.setattr(litellm, "callbacks", [Rejecter()])
     with pytest.raises(HTTPException, match="over budget"):
         run_pre_call(telemetry)
@@ -333,7 +333,7 @@ def test_in_the_proxy_the_routers_facts_go_onto_the_request_span(
     instrument: Any, telemetry: Any, llm: Any
 ) -> None:
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     route_under_a_request_span(telemetry, llm)
     request = telemetry.only("request")
     assert not telemetry.finished("router")
@@ -349,7 +349,7 @@ def test_in_the_proxy_a_fallback_shows_on_the_request_span(
     instrument: Any, telemetry: Any, llm: Any
 ) -> None:
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     route_under_a_request_span(telemetry, llm, fallback=True)
     request = telemetry.only("request")
     attempts = telemetry.finished("chat ")
@@ -372,7 +372,7 @@ def test_a_router_span_with_phase_spans_or_outside_a_proxied_request(
     instrument(proxy_phase_spans=proxy)
     # the proxy's functions wrapped, as when its server module is merely imported (litellm's
     # own ``otel`` callback imports it in SDK apps): not a proxied request by itself
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     route_under_a_request_span(telemetry, llm, proxied=proxy)
     router = telemetry.only("router fast")
     assert router.parent.span_id == telemetry.only("request").context.span_id
@@ -387,7 +387,7 @@ def test_only_the_requests_own_router_call_takes_the_request_span(
     (litellm's logging callbacks run in a copy of the request's context), get their router
     span: the first does not lose its facts, the second writes nothing on an ended span."""
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     router = litellm.Router(
         model_list=[
             deployment(llm, "fast", "openai/gpt-4o-mini", "dep-1"),
@@ -431,7 +431,7 @@ def test_without_a_recording_request_span_the_router_keeps_its_span(
     """The proxy traced without a server span (no FastAPI instrumentation, or an excluded
     route): the Router's facts have nowhere else to go."""
     instrument()
-    _proxy_spans._wrap(types.ModuleType("proxy_server"))
+    _seams.wrap_proxy(types.ModuleType("proxy_server"))
     router = litellm.Router(
         model_list=[deployment(llm, "fast", "openai/gpt-4o-mini", "dep-1")], num_retries=0
     )

@@ -220,7 +220,7 @@ def test_litellm_proxy_keeps_the_auth_hook_and_guardrail_seams():
 
 
 def test_litellm_proxy_keeps_the_streamed_guardrail_seams():
-    """The functions ``_proxy_spans`` wraps to give a streamed answer's guardrail checks
+    """The functions ``proxy/_seams.py`` wraps to give a streamed answer's guardrail checks
     their spans, with the parameters it reads, in the order it reads them."""
     import importlib
     import inspect
@@ -258,7 +258,7 @@ def test_litellm_proxy_keeps_the_streamed_guardrail_seams():
 
 def test_litellm_proxy_keeps_the_guardrail_pipeline_seams():
     """``PipelineExecutor.execute_steps`` / ``_run_step``, static, with the parameters
-    ``_proxy_spans`` reads in that order, and the result fields it reads."""
+    ``proxy/_pipelines.py`` reads in that order, and the result fields it reads."""
     import importlib
     import inspect
 

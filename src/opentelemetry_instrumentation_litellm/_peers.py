@@ -48,6 +48,8 @@ OpenLLMetry's (Traceloop) and OpenInference's (Arize)."""
 
 _below_ours: tuple[str, ...] = ()
 """Peers that were already instrumented when ours was: their wrappers sit under ours."""
+_ours: Any = None
+"""Our ``LiteLLMInstrumentor``, once it instrumented (given by it: no import of it here)."""
 
 
 _Active = tuple[str, Any]
@@ -75,10 +77,12 @@ def _instrumented_peers() -> list[str]:
     return found
 
 
-def note_instrumenting() -> None:
-    """Called by ``LiteLLMInstrumentor._instrument``: remember which peers are under it."""
-    global _below_ours
+def note_instrumenting(ours: Any) -> None:
+    """Called by ``LiteLLMInstrumentor._instrument`` with itself: remember it, and which
+    peers are under it."""
+    global _below_ours, _ours
     _below_ours = tuple(_instrumented_peers())
+    _ours = ours
 
 
 def _normalize(name: str) -> str:
@@ -100,13 +104,11 @@ def _entry_point_order() -> list[str]:
 
 def _stack() -> list[_Active]:
     """The instrumented litellm instrumentations, from the bottom of the wrapper stack up."""
-    from opentelemetry_instrumentation_litellm.instrumentor import LiteLLMInstrumentor
-
     peers = _instrumented_peers()
     loaded = _entry_point_order()
     peers.sort(key=lambda name: loaded.index(name) if name in loaded else len(loaded))
-    ours = LiteLLMInstrumentor()
-    if not ours.is_instrumented_by_opentelemetry:
+    ours = _ours
+    if ours is None or not ours.is_instrumented_by_opentelemetry:
         names = peers
     else:
         below = [name for name in peers if name in _below_ours]

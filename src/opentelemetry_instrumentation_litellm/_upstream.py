@@ -120,7 +120,7 @@ def provider_stream(stream: Any) -> Any:
 
 # Why: uvicorn's SIGTERM handling skips ``atexit``; the LiteLLM Proxy's lifespan ends by
 # awaiting this module-level coroutine function of its server module, the last point where
-# buffered spans can be flushed (``_shutdown.py`` wraps it). Not a documented proxy hook.
+# buffered spans can be flushed (``proxy/_shutdown.py`` wraps it). Not a documented proxy hook.
 # Public replacement: a documented proxy shutdown hook (the proxy documents none in 1.102.4;
 # ``LITELLM_WORKER_STARTUP_HOOKS`` has no shutdown counterpart).
 PROXY_SERVER_MODULE: Final = "litellm.proxy.proxy_server"
@@ -200,7 +200,7 @@ def instrumentor_instance(cls: Any) -> Any:
 
 
 # --- litellm Proxy: the seams of its auth, hook phases and guardrails -----------------
-# Why: the proxy has no public per-guardrail or auth hook; ``_proxy_spans.py`` wraps these
+# Why: the proxy has no public per-guardrail or auth hook; ``proxy/_seams.py`` wraps these
 # functions (found in litellm 1.102.4) to give each a span. A release without one of them
 # loses that span only. Public replacement: a documented proxy tracing hook per guardrail run.
 PROXY_AUTH_MODULE: Final = "litellm.proxy.auth.user_api_key_auth"
@@ -242,7 +242,7 @@ PROXY_PIPELINE_STEP: Final = "_run_step"
 # --- opentelemetry-distro -------------------------------------------------------------
 # Why: ``OpenTelemetryConfigurator().configure(**kwargs)`` is public, but the keyword
 # names it forwards (``trace_exporter_names``, ``resource_attributes``,
-# ``export_span_processor``: a factory of the batch processor, see ``_export_report``) are
+# ``export_span_processor``: a factory of the batch processor, see ``proxy/_export_report``) are
 # those of the SDK's private ``opentelemetry.sdk._configuration._initialize_components``.
 # Public replacement: the SDK's declarative configuration (``OTEL_CONFIG_FILE``).
 CONFIGURATOR_KEYWORDS: Final = (

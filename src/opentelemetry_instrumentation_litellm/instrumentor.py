@@ -17,13 +17,7 @@ from opentelemetry.util.genai.types import ContentCapturingMode
 from opentelemetry.util.genai.utils import get_content_capturing_mode
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_litellm import (
-    _openinference,
-    _peers,
-    _proxy_spans,
-    _shutdown,
-    _upstream,
-)
+from opentelemetry_instrumentation_litellm import _openinference, _peers, _upstream
 from opentelemetry_instrumentation_litellm._call_extras import CallExtras
 from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
 from opentelemetry_instrumentation_litellm._enabled import MetricsKept, telemetry_check
@@ -37,6 +31,10 @@ from opentelemetry_instrumentation_litellm._request import positional_names
 from opentelemetry_instrumentation_litellm._router import ROUTER_METHODS, make_router_wrapper
 from opentelemetry_instrumentation_litellm.package import _instruments
 from opentelemetry_instrumentation_litellm.patch import make_wrapper
+from opentelemetry_instrumentation_litellm.proxy import _seams as proxy_seams
+from opentelemetry_instrumentation_litellm.proxy import _shutdown
+from opentelemetry_instrumentation_litellm.proxy._request import router_facts_span
+from opentelemetry_instrumentation_litellm.proxy._settings import PHASE_SPANS_VARIABLE
 from opentelemetry_instrumentation_litellm.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -120,14 +118,14 @@ class LiteLLMInstrumentor(BaseInstrumentor):
     In a LiteLLM Proxy worker (``litellm.proxy.proxy_server`` imported, now or later) the
     providers are also flushed when the proxy shuts down: uvicorn's SIGTERM handling skips
     ``atexit``, where the SDK would flush; and the proxy's key check, pre-/post-call hook
-    phases are timed and each guardrail run becomes a span (:mod:`._proxy_spans`).
+    phases are timed and each guardrail run becomes a span (:mod:`.proxy`).
     """
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        _peers.note_instrumenting()  # other litellm instrumentations: see _peers
+        _peers.note_instrumenting(self)  # other litellm instrumentations: see _peers
         handler = TelemetryHandler(
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
@@ -179,16 +177,16 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         router = importlib.import_module("litellm").Router
         for name, is_async in ROUTER_METHODS:
             if hasattr(router, name):
-                wrapper = make_router_wrapper(tracer, is_async, _proxy_spans.router_facts_span)
+                wrapper = make_router_wrapper(tracer, is_async, router_facts_span)
                 wrap_function_wrapper(router, name, wrapper)
         # In a LiteLLM Proxy worker, export what is buffered when it shuts down.
         providers = ("tracer_provider", "meter_provider", "logger_provider")
         _shutdown.enable(kwargs.get(name) for name in providers)
         # In a LiteLLM Proxy worker, its auth and hook phases timed, its guardrails as spans.
-        _proxy_spans.enable(
+        proxy_seams.enable(
             tracer,
             handler.should_capture_content,
-            phase_spans=_switch(kwargs.get("proxy_phase_spans"), _proxy_spans.PHASE_SPANS_VARIABLE),
+            phase_spans=_switch(kwargs.get("proxy_phase_spans"), PHASE_SPANS_VARIABLE),
         )
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -201,4 +199,4 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             if hasattr(getattr(router, name, None), "__wrapped__"):
                 unwrap(router, name)
         _shutdown.disable()
-        _proxy_spans.disable()
+        proxy_seams.disable()

@@ -1,4 +1,4 @@
-"""Every step of ours the LiteLLM Proxy's wrapped functions run (_proxy_spans.py: auth, the
+"""Every step of ours the LiteLLM Proxy's wrapped functions run (proxy/: auth, the
 hook phases, guardrails, streamed-answer checks, pipelines), made to raise.
 
 As in test_fault_injection.py, the steps are found from the code (faults.reached_steps over
@@ -23,11 +23,12 @@ from opentelemetry.trace import SpanKind
 from proxy_scenarios import SCENARIOS, loaded
 from tracking import SpanTracker, our_records, unraisable
 
-from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor, _proxy_spans
+from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
+from opentelemetry_instrumentation_litellm.proxy import _guardrails, _settings
 
 CAPTURE = "SPAN_AND_EVENT"  # content capture on: its steps run too
 PHASE_SPANS: tuple[bool | None, ...] = (
-    (False, True) if hasattr(_proxy_spans, "PHASE_SPANS_VARIABLE") else (None,)
+    (False, True) if hasattr(_settings, "PHASE_SPANS_VARIABLE") else (None,)
 )
 """The proxy's auth and hook phases as spans or not, where that is a setting."""
 
@@ -110,7 +111,7 @@ def test_every_proxy_seam_reaches_steps_of_ours():
     names = {s.name.split(":")[1] for steps in discovered().values() for s in steps}
     by_scenario = {key[0]: {s.name for s in steps} for key, steps in discovered().items()}
     assert all(by_scenario[name] for name in SCENARIOS if not name.startswith("auth")), by_scenario
-    guardrails = ("_start_guardrail", "_end_guardrail", "request_texts", "response_texts")
+    guardrails = ("start_guardrail", "end_guardrail", "request_texts", "response_texts")
     streams = ("_StreamCheck.__init__", "_delta_text", "_end_stream_check")
     pipelines = ("_end_step", "_end_pipeline")
     for step in (*guardrails, *streams, *pipelines):
@@ -163,13 +164,13 @@ def boom(*args: Any, **kwargs: Any) -> None:
 def test_a_block_whose_error_cannot_be_recorded_still_ends_the_span(
     scenario, instrument, telemetry, caplog, monkeypatch
 ):
-    """Recording a block's error (``_fail``) used to come before ``end()`` in one guard: a
+    """Recording a block's error (``fail``) used to come before ``end()`` in one guard: a
     failure there left the guardrail span (and the pre-call phase span) open."""
     expected = reference()[scenario]  # before instrumenting
     caplog.set_level(logging.DEBUG, logger=PACKAGE)
     tracker = SpanTracker()
     telemetry.tracer_provider.add_span_processor(tracker)
-    monkeypatch.setattr(_proxy_spans, "_fail", boom)
+    monkeypatch.setattr(_guardrails, "fail", boom)
     with loaded():
         instrument(**options(True in PHASE_SPANS or None))
         seen = in_request(telemetry.tracer_provider, SCENARIOS[scenario])
