@@ -17,9 +17,11 @@ client's per-server MCP auth header) is in :data:`MCP_SECRETS`, for the scans.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,12 +141,30 @@ def start_mcp_proxy(
     )
     try:
         proxy = start_proxy(directory, mcp_config(fake_llm_url, calc, gone), env)
+        try:
+            listed_tools(proxy, "gone")  # now the proxy knows which server has them
+        except BaseException:
+            proxy.stop()
+            raise
     finally:
         gone.stop()
     try:
         yield MCPProxy(proxy, capture_content, receiver)
     finally:
         proxy.stop()
+
+
+def listed_tools(proxy: ProxyServer, server: str) -> list[str]:
+    """The tools of ``server`` the proxy lists on its REST route (``GET /mcp-rest/tools/list``),
+    which also tells the proxy whose tools they are."""
+    request = urllib.request.Request(
+        f"{proxy.url}/mcp-rest/tools/list?server_id={server}",
+        headers={"Authorization": f"Bearer {MASTER_KEY}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        tools = [tool["name"] for tool in json.load(answer)["tools"]]
+    assert tools, f"the proxy lists no tool of {server}:\n{proxy.log()}"
+    return tools
 
 
 # -- a client session through the proxy -------------------------------------------------

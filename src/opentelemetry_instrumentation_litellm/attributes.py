@@ -99,3 +99,7 @@ status is ERROR with ``error.type``) or ``error`` (it failed without blocking) (
 
 LITELLM_GUARDRAIL_POLICY: Final = "litellm.guardrail.policy"
 """LiteLLM Proxy guardrail pipeline span: the name of the policy whose pipeline ran (string)."""
+
+LITELLM_MCP_SERVER_NAME: Final = "litellm.mcp.server.name"
+"""LiteLLM Proxy ``execute_tool`` span: the name of the MCP server (config.yaml
+``mcp_servers``) the proxy called the tool on (string)."""

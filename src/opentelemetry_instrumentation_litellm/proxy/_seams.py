@@ -6,6 +6,10 @@ litellm has no public per-guardrail or auth seam, so the private functions of
 release without one of them loses that span only; nothing else changes. The wrapping is
 installed when ``litellm.proxy.proxy_server`` is imported (at once if it already is) and
 never imports the proxy itself; :func:`disable` restores litellm's own functions.
+
+The MCP gateway's seams (:data:`MCP_WRAPPERS`, and the handlers of the gateway's MCP server:
+:mod:`._mcp`) live in modules the proxy imports only when it first serves MCP: each is
+wrapped when its own module is imported.
 """
 
 from __future__ import annotations
@@ -18,9 +22,16 @@ from types import ModuleType
 from typing import Any, Final
 
 from opentelemetry.trace import Tracer
-from wrapt import FunctionWrapper
+from wrapt import FunctionWrapper, register_post_import_hook
 
 from opentelemetry_instrumentation_litellm._upstream import (
+    MCP_GATEWAY_MODULE,
+    MCP_GATEWAY_SERVER,
+    MCP_MANAGER,
+    MCP_MANAGER_MODULE,
+    MCP_MODEL_TOOL_CALLS,
+    MCP_MODEL_TOOLS_HANDLER,
+    MCP_MODEL_TOOLS_MODULE,
     PROXY_AUTH_BUILDER,
     PROXY_AUTH_MODULE,
     PROXY_GUARDRAIL_WITH_METRICS,
@@ -35,7 +46,7 @@ from opentelemetry_instrumentation_litellm._upstream import (
     PROXY_UNIFIED_GUARDRAIL_MODULE,
     PROXY_UTILS_MODULE,
 )
-from opentelemetry_instrumentation_litellm.proxy import _settings
+from opentelemetry_instrumentation_litellm.proxy import _mcp, _settings
 from opentelemetry_instrumentation_litellm.proxy._guardrail_streams import (
     note_stream_block,
     stream_layer,
@@ -54,6 +65,10 @@ _logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _originals: list[tuple[Any, str, Any]] = []
 """(owner, attribute, original value) of each wrapped function, to put back."""
+_handler_originals: list[tuple[dict[Any, Any], Any, Any]] = []
+"""(handlers, request type, original handler) of each wrapped MCP request handler."""
+_import_hooks: set[str] = set()
+"""Modules given a post-import hook (wrapt cannot remove one: it does nothing when off)."""
 
 WRAPPERS: Final = (
     (PROXY_AUTH_MODULE, None, PROXY_AUTH_BUILDER, auth),
@@ -77,38 +92,95 @@ WRAPPERS: Final = (
 )
 """(module, class or None, function, wrapper): what is wrapped."""
 
+MCP_CLIENT_MODULE: Final = "litellm.experimental_mcp_client.client"
+
+MCP_WRAPPERS: Final = (
+    (MCP_MANAGER_MODULE, MCP_MANAGER, "call_tool", _mcp.call_tool),
+    (MCP_CLIENT_MODULE, "MCPClient", "run_with_session", _mcp.run_with_session),
+    (MCP_MODEL_TOOLS_MODULE, MCP_MODEL_TOOLS_HANDLER, MCP_MODEL_TOOL_CALLS, _mcp.model_tool_calls),
+)
+"""The same for the MCP gateway: each wrapped when its module is imported."""
+
 
 # -- enabling -------------------------------------------------------------------------
+
+
+def _wrap_all(entries: Any) -> None:
+    """Wrap each (module, class or None, function, wrapper) of ``entries`` not wrapped yet;
+    call with the lock held."""
+    if _settings.active is None:
+        return
+    for module_name, class_name, name, wrapper in entries:
+        try:
+            owner: Any = sys.modules.get(module_name)
+            if owner is not None and class_name is not None:
+                owner = getattr(owner, class_name, None)
+            original = vars(owner).get(name) if owner is not None else None
+            if original is None:
+                _logger.debug("litellm has no %s.%s: not traced", module_name, name)
+                continue
+            if any(o is owner and n == name for o, n, _ in _originals):
+                continue
+            setattr(owner, name, FunctionWrapper(original, wrapper))
+            _originals.append((owner, name, original))
+        except Exception:
+            _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
 
 
 def wrap_proxy(server: ModuleType) -> None:
     """The post-import hook of ``litellm.proxy.proxy_server``: wrap what it uses."""
     with _lock:
-        if _settings.active is None or _originals:
+        _wrap_all(WRAPPERS)
+
+
+def _wrap_mcp(module: ModuleType) -> None:
+    """The post-import hook of each module of :data:`MCP_WRAPPERS`."""
+    with _lock:
+        _wrap_all(entry for entry in MCP_WRAPPERS if entry[0] == module.__name__)
+
+
+def _wrap_mcp_gateway(module: ModuleType) -> None:
+    """The post-import hook of litellm's MCP gateway: wrap its MCP server's request handlers
+    (one per MCP method; ``initialize`` is the ``mcp`` package's session's own)."""
+    with _lock:
+        if _settings.active is None or _handler_originals:
             return
-        for module_name, class_name, name, wrapper in WRAPPERS:
-            try:
-                owner: Any = sys.modules.get(module_name)
-                if owner is not None and class_name is not None:
-                    owner = getattr(owner, class_name, None)
-                original = vars(owner).get(name) if owner is not None else None
-                if original is None:
-                    _logger.debug("litellm has no %s.%s: not traced", module_name, name)
-                    continue
-                setattr(owner, name, FunctionWrapper(original, wrapper))
-                _originals.append((owner, name, original))
-            except Exception:
-                _logger.debug("Could not wrap %s.%s", module_name, name, exc_info=True)
+        try:
+            handlers = getattr(module, MCP_GATEWAY_SERVER).request_handlers
+            for request_type, handler in list(handlers.items()):
+                handlers[request_type] = FunctionWrapper(handler, _mcp.mcp_request)
+                _handler_originals.append((handlers, request_type, handler))
+        except Exception:
+            _logger.debug("Could not wrap the MCP gateway's handlers", exc_info=True)
+
+
+def _on_import(module_name: str, hook: Any) -> None:
+    """Call ``hook(module)`` once ``module_name`` is imported (at once if it is)."""
+    with _lock:
+        first = module_name not in _import_hooks
+        _import_hooks.add(module_name)
+    if first:
+        register_post_import_hook(hook, module_name)
+    elif module_name in sys.modules:
+        hook(sys.modules[module_name])
 
 
 def enable(
-    tracer: Tracer, capture_content: Callable[[], bool], *, phase_spans: bool = False
+    tracer: Tracer,
+    capture_content: Callable[[], bool],
+    *,
+    phase_spans: bool = False,
+    handler: Any = None,
 ) -> None:
-    """Trace the proxy's auth, hook phases and guardrails, now or once the proxy loads;
-    ``phase_spans``: the auth and phases as spans, not as server span attributes."""
+    """Trace the proxy's auth, hook phases, guardrails and MCP gateway, now or once the proxy
+    loads them; ``phase_spans``: the auth, phases and MCP methods as spans, not as server
+    span attributes; ``handler``: util-genai's, for the MCP tool calls."""
     with _lock:
-        _settings.set_active(_settings.Settings(tracer, capture_content, phase_spans))
+        _settings.set_active(_settings.Settings(tracer, capture_content, phase_spans, handler))
     on_proxy_import(wrap_proxy)
+    for module_name in dict.fromkeys(entry[0] for entry in MCP_WRAPPERS):
+        _on_import(module_name, _wrap_mcp)
+    _on_import(MCP_GATEWAY_MODULE, _wrap_mcp_gateway)
 
 
 def disable() -> None:
@@ -120,3 +192,8 @@ def disable() -> None:
             current = vars(owner).get(name)
             if isinstance(current, FunctionWrapper) and current.__wrapped__ is original:
                 setattr(owner, name, original)
+        while _handler_originals:
+            handlers, request_type, original = _handler_originals.pop()
+            current = handlers.get(request_type)
+            if isinstance(current, FunctionWrapper) and current.__wrapped__ is original:
+                handlers[request_type] = original
