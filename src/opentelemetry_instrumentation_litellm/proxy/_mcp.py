@@ -193,10 +193,20 @@ def _result_value(result: Any) -> Any:
 
 def _start(handler: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
     """``MCPServerManager.call_tool(server_name, name, arguments, user_api_key_auth, ...,
-    raw_headers=...)``: its ``execute_tool`` invocation, started."""
-    server = _argument(args, kwargs, 0, "server_name")
+    raw_headers=...)``: its ``execute_tool`` invocation, started; a fault while describing
+    the call leaves the span with what was described."""
     name = str(_argument(args, kwargs, 1, "name"))
     invocation = handler.tool(name)
+    try:
+        _describe(invocation, name, args, kwargs)
+    except Exception:
+        _logger.debug("litellm instrumentation: execute_tool span", exc_info=True)
+    return invocation
+
+
+def _describe(invocation: Any, name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """What the call's arguments and the MCP request being served say about it."""
+    server = _argument(args, kwargs, 0, "server_name")
     attributes = invocation.attributes
     attributes[MCP_METHOD_NAME] = TOOLS_CALL
     if isinstance(server, str) and server:
@@ -208,7 +218,6 @@ def _start(handler: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> An
     _key_facts(attributes, _argument(args, kwargs, 3, "user_api_key_auth"))
     if invocation.should_capture_content:
         invocation.arguments = _argument(args, kwargs, 2, "arguments")
-    return invocation
 
 
 def _finish(invocation: Any, result: Any, call: _ToolCall) -> None:
@@ -243,15 +252,15 @@ def _end(invocation: Any) -> None:
 async def call_tool(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     """``MCPServerManager.call_tool``: one tool call to an MCP server, in its span."""
     settings = _settings.active
-    invocation = None
+    invocation = call = None
     if settings is not None and settings.handler is not None:
         try:
+            call = _ToolCall()
             invocation = _start(settings.handler, args, kwargs)
         except Exception:
             _logger.debug("litellm instrumentation: no execute_tool span", exc_info=True)
-    if invocation is None:
+    if invocation is None or call is None:
         return await wrapped(*args, **kwargs)
-    call = _ToolCall()
     token = _tool_call.set(call)
     try:
         result = await wrapped(*args, **kwargs)
