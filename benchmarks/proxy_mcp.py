@@ -12,7 +12,9 @@ the proxy's ``/mcp`` without a session (the gateway serves it statelessly): ``to
 ``calc-add``, or ``tools/list``. Proxies: untraced, traced (``callbacks`` in config.yaml,
 OTLP/HTTP to a local receiver), and one per ``--variant`` (the traced one with extra
 environment, e.g. ``--variant phase-spans=OTEL_INSTRUMENTATION_LITELLM_PROXY_PHASE_SPANS=true``:
-the MCP methods as spans instead of server span attributes).
+the MCP methods as spans instead of server span attributes). ``--noop-callback`` adds an
+untraced proxy whose config.yaml names a ``CustomLogger`` that does nothing: what litellm's
+own per-call logging costs once any callback is configured, as ours is.
 """
 
 from __future__ import annotations
@@ -46,11 +48,16 @@ PARAMS = {
 }
 
 
-def config(mcp_url: str, traced: bool) -> dict[str, object]:
+NOOP_CALLBACK = (
+    "from litellm.integrations.custom_logger import CustomLogger\n\nnoop = CustomLogger()\n"
+)
+
+
+def config(mcp_url: str, callback: str | None) -> dict[str, object]:
     return {
         "model_list": [],
         "mcp_servers": {"calc": {"url": mcp_url, "transport": "http", "allow_all_keys": True}},
-        "litellm_settings": {"callbacks": [CALLBACK]} if traced else {},
+        "litellm_settings": {"callbacks": [callback]} if callback else {},
         "general_settings": {"master_key": MASTER_KEY},
     }
 
@@ -79,12 +86,18 @@ def main() -> None:
     parser.add_argument("--method", choices=sorted(PARAMS), default="tools/call")
     parser.add_argument("--variant", action="append", default=[], type=parse_variant)
     parser.add_argument("--callgrind-dir", type=Path, help="keep the callgrind dumps here")
+    parser.add_argument("--noop-callback", action="store_true")
+    parser.add_argument("--only", action="append", help="measure just these proxies")
     args = parser.parse_args()
 
     receiver = OTLPReceiver().start()
     server = start_mcp_server()
     setups = [("untraced", False, {}), ("traced", True, {})]
     setups += [(name, True, env) for name, env in args.variant]
+    if args.noop_callback:
+        setups.append(("noop-callback", False, {}))
+    if args.only:
+        setups = [setup for setup in setups if setup[0] in args.only]
     counts: dict[str, float] = {}
     try:
         with tempfile.TemporaryDirectory() as directory:
@@ -92,15 +105,21 @@ def main() -> None:
                 env = proxy_env(
                     PYTHONPATH=str(SRC), **(receiver.exporter_env() | extra if traced else {})
                 )
+                callback = CALLBACK if traced else None
+                if name == "noop-callback":
+                    Path(directory, name).mkdir()
+                    Path(directory, name, "noop_callback.py").write_text(NOOP_CALLBACK)
+                    callback = "noop_callback.noop"
                 counts[name], collections, dump = instructions(
                     Path(directory, name),
-                    config(server.url, traced),
+                    config(server.url, callback),
                     env,
                     args.requests,
                     mcp_client(args.method),
                 )
                 print(f"{name:<14}{counts[name] / 1e6:>8.2f} M instructions/request", end="")
-                print(f"{counts[name] / counts['untraced']:>8.3f}   {collections}", flush=True)
+                ratio = counts[name] / counts.get("untraced", counts[name])
+                print(f"{ratio:>8.3f}   {collections}", flush=True)
                 if args.callgrind_dir:
                     args.callgrind_dir.mkdir(parents=True, exist_ok=True)
                     shutil.copy(dump, args.callgrind_dir / f"{name}.out")

@@ -138,3 +138,30 @@ def test_a_fault_of_ours_changes_no_result(
     assert any(r.exc_info and "injected" in str(r.exc_info[1]) for r in caplog.records)
     # a fault while starting: no span; while ending: the span ends all the same
     assert len(telemetry.finished("execute_tool")) == (2 if step == "_finish" else 0)
+
+
+@pytest.mark.parametrize("phase_spans", [False, True])
+def test_an_mcp_method_on_the_server_span_or_its_own(
+    instrument: Any, telemetry: Any, phase_spans: bool
+) -> None:
+    """The gateway MCP server's handler of a method (``tools/list`` here, called as the
+    ``mcp`` package calls it): ``mcp.method.name`` on the current span (the request's server
+    span), or with phase spans a span named for the method."""
+    from mcp import types
+    from opentelemetry.trace import SpanKind
+
+    gateway = importlib.import_module("litellm.proxy._experimental.mcp_server.server").server
+    instrument(proxy_phase_spans=phase_spans)
+    handler = gateway.request_handlers[types.ListToolsRequest]
+    tracer = telemetry.tracer_provider.get_tracer("proxy")
+    with tracer.start_as_current_span("POST /mcp", kind=SpanKind.SERVER):
+        asyncio.run(handler(types.ListToolsRequest(method="tools/list")))
+    server = telemetry.only("POST /mcp")
+    if phase_spans:
+        span = telemetry.only("tools/list")
+        assert span.parent.span_id == server.context.span_id
+        assert span.attributes["mcp.method.name"] == "tools/list"
+        assert "mcp.method.name" not in server.attributes
+    else:
+        assert server.attributes["mcp.method.name"] == "tools/list"
+        assert not telemetry.finished("tools/list")
