@@ -30,6 +30,7 @@ from typing import Any
 import opentelemetry_instrumentation_litellm
 from conftest import TESTS, start_process_group
 from otlp_receiver import OTLPReceiver, ReceivedSpan
+from otlp_receiver import tree as span_tree
 from processes import free_port, stop_process_group
 from proxy_fixtures import (
     CALLBACK,
@@ -80,6 +81,15 @@ def start_mcp_server(token: str = UPSTREAM_TOKEN) -> MCPServer:
     # its log (tracebacks of connections the proxy drops) is of no use to the tests
     process, _ = start_process_group(command, "LISTENING", env=env, stderr=subprocess.DEVNULL)
     return MCPServer(port, process)
+
+
+def running_mcp_server() -> Iterator[MCPServer]:
+    """A started MCP server, stopped afterwards: the body of a test module's fixture."""
+    server = start_mcp_server()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def mcp_config(fake_llm_url: str, calc: MCPServer, gone: MCPServer) -> dict[str, Any]:
@@ -232,21 +242,8 @@ ERROR = 2
 
 
 def tree(spans: list[ReceivedSpan]) -> str:
-    """The spans as an indented tree, for assertion messages."""
-    ids = {s.span_id for s in spans}
-    ordered = sorted(spans, key=lambda s: s.start)
-    lines: list[str] = []
-
-    def walk(span: ReceivedSpan, depth: int) -> None:
-        tool = span.attributes.get("gen_ai.tool.name", "")
-        lines.append(f"{'  ' * depth}{span.name} {tool} status={span.status_code}")
-        for child in (s for s in ordered if s.parent_id == span.span_id):
-            walk(child, depth + 1)
-
-    for span in ordered:
-        if span.parent_id not in ids:
-            walk(span, 0)
-    return "\n".join(lines)
+    """The spans as an indented tree with their tool names, for assertion messages."""
+    return span_tree(spans, "gen_ai.tool.name")
 
 
 def everything_received(spans: list[ReceivedSpan]) -> str:

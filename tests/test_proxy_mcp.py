@@ -31,8 +31,8 @@ from mcp_fixtures import (
     Session,
     everything_received,
     mcp_session,
+    running_mcp_server,
     start_mcp_proxy,
-    start_mcp_server,
     traceparent,
     tree,
 )
@@ -51,13 +51,7 @@ checks the proxy sent the upstream credential."""
 receiver = pytest.fixture(running, scope="module", name="receiver")
 
 
-@pytest.fixture(scope="module")
-def calc() -> Iterator[MCPServer]:
-    server = start_mcp_server()
-    try:
-        yield server
-    finally:
-        server.stop()
+calc = pytest.fixture(running_mcp_server, scope="module", name="calc")
 
 
 @pytest.fixture(scope="module", params=["no-content", "content"])
@@ -115,6 +109,18 @@ def parent(span: ReceivedSpan, spans: list[ReceivedSpan]) -> ReceivedSpan:
     found = [s for s in spans if s.span_id == span.parent_id]
     assert found, f"no parent of {span.name}:\n{tree(spans)}"
     return found[0]
+
+
+def the_tool_span(receiver: OTLPReceiver, trace_id: int) -> tuple[ReceivedSpan, list[ReceivedSpan]]:
+    """The one ``execute_tool`` span of a request's trace, and the trace's spans, once its
+    server span (which ends last) is in."""
+    spans = receiver.wait_for(
+        lambda spans: any(s.trace_id == trace_id and s.kind == SERVER for s in spans)
+    )
+    spans = [s for s in spans if s.trace_id == trace_id]
+    tools = [s for s in spans if s.name.startswith("execute_tool")]
+    assert len(tools) == 1, tree(spans)
+    return tools[0], spans
 
 
 def assert_tool_span(
@@ -204,13 +210,7 @@ def test_the_rest_route(gateway: MCPProxy, receiver: OTLPReceiver) -> None:
         **headers,
     )
     assert answer["content"][0]["text"] == "42"
-    spans = receiver.wait_for(
-        lambda spans: any(s.trace_id == trace_id and s.kind == SERVER for s in spans)
-    )
-    spans = [s for s in spans if s.trace_id == trace_id]
-    tools = [s for s in spans if s.name.startswith("execute_tool")]
-    assert len(tools) == 1, tree(spans)
-    span = tools[0]
+    span, spans = the_tool_span(receiver, trace_id)
     assert_tool_span(span, "add", "calc", gateway, {"a": 20, "b": 22})
     assert parent(span, spans).name == "POST /mcp-rest/tools/call"
     assert "mcp.session.id" not in span.attributes and "jsonrpc.request.id" not in span.attributes
@@ -241,13 +241,7 @@ def test_a_model_call_that_runs_an_mcp_tool(gateway: MCPProxy, receiver: OTLPRec
         **headers,
     )
     assert answer["output"][0]["content"][0]["text"] == "The tool said: 9"
-    spans = receiver.wait_for(
-        lambda spans: any(s.trace_id == trace_id and s.kind == SERVER for s in spans)
-    )
-    spans = [s for s in spans if s.trace_id == trace_id]
-    tools = [s for s in spans if s.name.startswith("execute_tool")]
-    assert len(tools) == 1, tree(spans)
-    span = tools[0]
+    span, spans = the_tool_span(receiver, trace_id)
     assert_tool_span(span, "add", "calc", gateway, {"a": 4, "b": 5})
     assert span.attributes["gen_ai.tool.call.id"] == "call_first_tool"
     model_call = parent(span, spans)

@@ -40,6 +40,7 @@ from opentelemetry.util.genai.types import Error
 from opentelemetry.util.genai.utils import fq_exception_type
 
 from opentelemetry_instrumentation_litellm import attributes as attrs
+from opentelemetry_instrumentation_litellm._response import field
 from opentelemetry_instrumentation_litellm._upstream import (
     JSONRPC_REQUEST_ID,
     MCP_METHOD_NAME,
@@ -49,6 +50,7 @@ from opentelemetry_instrumentation_litellm._upstream import (
 )
 from opentelemetry_instrumentation_litellm.proxy import _guardrails as guardrails
 from opentelemetry_instrumentation_litellm.proxy import _settings
+from opentelemetry_instrumentation_litellm.proxy._guardrails import argument
 
 _logger = logging.getLogger(__name__)
 
@@ -91,16 +93,6 @@ _model_calls: ContextVar[list[tuple[str, str]] | None] = ContextVar(
 call id), each taken by its tool call's span."""
 
 
-def _field(value: Any, name: str) -> Any:
-    if isinstance(value, Mapping):
-        return value.get(name)
-    return getattr(value, name, None)
-
-
-def _argument(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
-    return kwargs[name] if name in kwargs else args[index] if len(args) > index else None
-
-
 def _header(headers: Any, name: str) -> str | None:
     """One header (lower-case ``name``) of a header mapping, found case-insensitively."""
     if not isinstance(headers, Mapping):
@@ -126,11 +118,11 @@ def _request_facts(attributes: dict[str, Any], headers: Any) -> None:
     of ``headers`` (the client's), else of the HTTP request that carried the MCP request."""
     request = _mcp_request()
     if request is not None:
-        request_id = _field(request, "request_id")
+        request_id = field(request, "request_id")
         if request_id is not None:
             attributes[JSONRPC_REQUEST_ID] = str(request_id)
         if headers is None:
-            headers = _field(_field(request, "request"), "headers")
+            headers = field(field(request, "request"), "headers")
     session = _header(headers, _SESSION_HEADER)
     if session:
         attributes[MCP_SESSION_ID] = session
@@ -149,15 +141,15 @@ def _key_facts(attributes: dict[str, Any], key: Any) -> None:
     if key is None:
         return
     for name, attribute in _KEY_FIELDS:
-        value = _field(key, name)
+        value = field(key, name)
         if isinstance(value, str) and value:
             attributes[attribute] = value
-    end_user = _field(key, "end_user_id")
+    end_user = field(key, "end_user_id")
     if isinstance(end_user, str) and end_user:
         attributes[USER_ID] = end_user
     tags: list[str] = []
     for holder in ("metadata", "team_metadata"):
-        for tag in _strings(_field(_field(key, holder), "tags")):
+        for tag in _strings(field(field(key, holder), "tags")):
             if tag not in tags:
                 tags.append(tag)
     if tags:
@@ -180,14 +172,14 @@ def _model_call_id(name: str) -> str | None:
 
 def _result_text(result: Any) -> str:
     """The text parts of a ``CallToolResult``, joined."""
-    parts = [_field(part, "text") for part in (_field(result, "content") or ())]
+    parts = [field(part, "text") for part in (field(result, "content") or ())]
     return "\n".join(part for part in parts if isinstance(part, str))
 
 
 def _result_value(result: Any) -> Any:
     """What a tool returned, for ``gen_ai.tool.call.result``: its structured content, else
     its text."""
-    structured = _field(result, "structuredContent")
+    structured = field(result, "structuredContent")
     return structured if structured is not None else _result_text(result)
 
 
@@ -195,7 +187,7 @@ def _start(handler: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> An
     """``MCPServerManager.call_tool(server_name, name, arguments, user_api_key_auth, ...,
     raw_headers=...)``: its ``execute_tool`` invocation, started; a fault while describing
     the call leaves the span with what was described."""
-    name = str(_argument(args, kwargs, 1, "name"))
+    name = str(argument(args, kwargs, 1, "name"))
     invocation = handler.tool(name)
     try:
         _describe(invocation, name, args, kwargs)
@@ -206,7 +198,7 @@ def _start(handler: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> An
 
 def _describe(invocation: Any, name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
     """What the call's arguments and the MCP request being served say about it."""
-    server = _argument(args, kwargs, 0, "server_name")
+    server = argument(args, kwargs, 0, "server_name")
     attributes = invocation.attributes
     attributes[MCP_METHOD_NAME] = TOOLS_CALL
     if isinstance(server, str) and server:
@@ -215,15 +207,15 @@ def _describe(invocation: Any, name: str, args: tuple[Any, ...], kwargs: Mapping
     call_id = _model_call_id(name)
     if call_id:
         invocation.tool_call_id = call_id
-    _key_facts(attributes, _argument(args, kwargs, 3, "user_api_key_auth"))
+    _key_facts(attributes, argument(args, kwargs, 3, "user_api_key_auth"))
     if invocation.should_capture_content:
-        invocation.arguments = _argument(args, kwargs, 2, "arguments")
+        invocation.arguments = argument(args, kwargs, 2, "arguments")
 
 
 def _finish(invocation: Any, result: Any, call: _ToolCall) -> None:
     """End the span from the tool's result: ``isError`` fails it, as the upstream failure
     noted on ``call`` when there was one, else as ``tool_error``."""
-    if _field(result, "isError") is not True:
+    if field(result, "isError") is not True:
         if invocation.should_capture_content:
             invocation.tool_result = _result_value(result)
         invocation.stop()
@@ -300,8 +292,8 @@ def _tool_calls(tool_calls: Any) -> list[tuple[str, str]]:
     ``call_id``) or Chat Completions tool calls (``function.name``, ``id``)."""
     out = []
     for item in tool_calls if isinstance(tool_calls, (list, tuple)) else ():
-        name = _field(item, "name") or _field(_field(item, "function"), "name")
-        call_id = _field(item, "call_id") or _field(item, "id")
+        name = field(item, "name") or field(field(item, "function"), "name")
+        call_id = field(item, "call_id") or field(item, "id")
         if isinstance(name, str) and isinstance(call_id, str):
             out.append((name, call_id))
     return out
@@ -313,7 +305,7 @@ async def model_tool_calls(wrapped: Any, instance: Any, args: Any, kwargs: Any) 
     calls = None
     if _settings.active is not None:
         try:
-            calls = _tool_calls(_argument(args, kwargs, 1, "tool_calls"))
+            calls = _tool_calls(argument(args, kwargs, 1, "tool_calls"))
         except Exception:
             _logger.debug("litellm instrumentation: no tool call ids", exc_info=True)
     if not calls:
@@ -339,7 +331,7 @@ async def mcp_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> An
     span = None
     if settings is not None and args:
         try:
-            method = _field(args[0], "method")
+            method = field(args[0], "method")
             if isinstance(method, str):
                 attributes = _method_attributes(method)
                 if settings.phase_spans and method != TOOLS_CALL:
