@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mcp_fixtures import SRC, start_mcp_server
+from mcp_fixtures import start_mcp_server
 from otlp_receiver import OTLPReceiver
 from proxy import Client, instructions, parse_variant
 from proxy_fixtures import CALLBACK, MASTER_KEY, proxy_env
@@ -102,9 +102,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as directory:
             for name, traced, extra in setups:
-                env = proxy_env(
-                    PYTHONPATH=str(SRC), **(receiver.exporter_env() | extra if traced else {})
-                )
+                env = proxy_env(**(receiver.exporter_env() | extra if traced else {}))
                 callback = CALLBACK if traced else None
                 if name == "noop-callback":
                     Path(directory, name).mkdir()

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import opentelemetry_instrumentation_litellm
 from conftest import TESTS, start_process_group
 from otlp_receiver import OTLPReceiver, ReceivedSpan
 from otlp_receiver import tree as span_tree
@@ -50,9 +49,6 @@ CLIENT_MCP_TOKEN = "mcp-client-TOPSECRET-c0ffee"
 """A client's own credential for the ``calc`` server, in ``x-mcp-calc-authorization``."""
 MCP_SECRETS = (*SECRETS, UPSTREAM_TOKEN, STATIC_SECRET, CLIENT_MCP_TOKEN)
 """What must appear in no span of an MCP run."""
-
-SRC = Path(opentelemetry_instrumentation_litellm.__file__).resolve().parent.parent
-"""The package the tests import: the proxy processes load the same code (a worktree's)."""
 
 TOOL_MODEL = "mcp-chat"
 """A model group whose model (the fake OpenAI server's ``first-tool``) calls the first tool
@@ -146,7 +142,6 @@ def start_mcp_proxy(
     env = proxy_env(
         **receiver.exporter_env(),
         OTEL_BSP_SCHEDULE_DELAY="100",
-        PYTHONPATH=str(SRC),
         **(content if capture_content else {}),
     )
     try:
