@@ -223,10 +223,14 @@ def latencies(proxies: dict[str, ProxyServer], requests: int) -> dict[str, list[
 
 
 def instructions(
-    proxy_dir: Path, config: dict[str, object], env: dict[str, str], requests: int
+    proxy_dir: Path,
+    config: dict[str, object],
+    env: dict[str, str],
+    requests: int,
+    client_type: type[Client] = Client,
 ) -> tuple[float, str, Path]:
     """Instructions per request of a proxy run under callgrind (see the module's doc), its
-    garbage collections, and the dump."""
+    garbage collections, and the dump. ``client_type(proxy).chat()`` makes one request."""
     out = proxy_dir / "callgrind.out"
     env = with_probe(proxy_dir, env)
     launcher = [
@@ -241,12 +245,12 @@ def instructions(
     )
     pid = str(proxy.process.pid)
     try:
-        warm = Client(proxy)
+        warm = client_type(proxy)
         for _ in range(20):
             warm.chat()
         warm.close()
         time.sleep(EXPORT_SETTLE)
-        client = Client(proxy)  # uvicorn closed the idle connection after 5 s
+        client = client_type(proxy)  # uvicorn closed the idle connection after 5 s
         gc_before = gc_reading(proxy, proxy_dir / "gc.json")
         for command in ("-i", "on"), ("-z",):
             subprocess.run(["callgrind_control", *command, pid], check=True, capture_output=True)

@@ -10,6 +10,10 @@ The behaviour of ``POST /v1/chat/completions`` is chosen by the request's
 * contains ``error-500``     -> 500 server error
 * contains ``tool``          -> a ``get_weather`` tool call; a text answer once
   the conversation already holds a ``role: "tool"`` message
+* contains ``first-tool``    -> the same, but the call is to the first tool the request
+  lists (by its name, id ``call_first_tool``), with the JSON after ``args:`` in the last
+  user message as its arguments (``{}`` without); the answer after it quotes the tool's
+  output: ``The tool said: <output>`` (an MCP gateway's round trip)
 * contains ``length``        -> text answer with ``finish_reason: "length"``
 * contains ``stream-error``  -> (streaming) two content chunks, then the socket
   is reset without ``[DONE]`` (this one stream uses chunked framing, so that
@@ -20,7 +24,7 @@ The behaviour of ``POST /v1/chat/completions`` is chosen by the request's
 
 ``POST /v1/responses`` (Responses API, plain JSON or SSE events with
 ``"stream": true``) follows the same ``error-429`` / ``error-500`` / ``tool`` /
-``echo:`` rules; its tool turn is answered once the input holds a
+``first-tool`` / ``echo:`` rules; its tool turn is answered once the input holds a
 ``function_call_output`` item.
 
 Other endpoints, with canned answers: ``POST /v1/embeddings``,
@@ -129,13 +133,46 @@ def _echo_or_default(user_text: str) -> str:
     return user_text.split("echo:", 1)[1].strip() if "echo:" in user_text else DEFAULT_TEXT
 
 
+FIRST_TOOL_CALL_ID = "call_first_tool"
+
+
+def _tool_name(tool: Any) -> str | None:
+    """A function tool's name, in the Responses (``name``) or Chat (``function.name``) shape."""
+    if not isinstance(tool, dict):
+        return None
+    name = tool.get("name") or (tool.get("function") or {}).get("name")
+    return name if isinstance(name, str) else None
+
+
+def _tool_call(body: dict[str, Any], user_text: str) -> dict[str, Any]:
+    """The tool call a ``tool`` model makes: ``get_weather``, or for a ``first-tool`` model the
+    first tool the request lists, with the arguments after ``args:`` in ``user_text``."""
+    if "first-tool" not in str(body.get("model", "")):
+        return TOOL_CALL
+    names = [n for n in map(_tool_name, body.get("tools") or []) if n]
+    arguments = user_text.split("args:", 1)[1].strip() if "args:" in user_text else "{}"
+    return {
+        "id": FIRST_TOOL_CALL_ID,
+        "type": "function",
+        "function": {"name": names[0] if names else "no_tool", "arguments": arguments},
+    }
+
+
+def _tool_answer(body: dict[str, Any], output: Any) -> str:
+    """The answer after the tool's output: it quoted for a ``first-tool`` model."""
+    if "first-tool" in str(body.get("model", "")):
+        return f"The tool said: {output}"
+    return TOOL_ANSWER
+
+
 def _plan_reply(body: dict[str, Any]) -> tuple[str | None, bool, str]:
     """Decide (text, is_tool_call, finish_reason) for a chat request."""
     model = str(body.get("model", ""))
     messages = body.get("messages") or []
     if "tool" in model:
-        if any(m.get("role") == "tool" for m in messages if isinstance(m, dict)):
-            return TOOL_ANSWER, False, "stop"
+        results = [m for m in messages if isinstance(m, dict) and m.get("role") == "tool"]
+        if results:
+            return _tool_answer(body, results[-1].get("content")), False, "stop"
         return None, True, "tool_calls"
     text = _echo_or_default(_last_user_text(messages))
     return text, False, "length" if "length" in model else "stop"
@@ -146,16 +183,19 @@ def _plan_response_output(body: dict[str, Any], n: int) -> dict[str, Any]:
     raw_input = body.get("input")
     items = [i for i in raw_input if isinstance(i, dict)] if isinstance(raw_input, list) else []
     if "tool" in str(body.get("model", "")):
-        if not any(i.get("type") == "function_call_output" for i in items):
+        outputs = [i for i in items if i.get("type") == "function_call_output"]
+        if not outputs:
+            user_text = raw_input if isinstance(raw_input, str) else _last_user_text(items)
+            call = _tool_call(body, user_text)
             return {
                 "type": "function_call",
                 "id": f"fc_fake_{n}",
-                "call_id": TOOL_CALL["id"],
-                "name": TOOL_CALL["function"]["name"],
-                "arguments": TOOL_ARGUMENTS,
+                "call_id": call["id"],
+                "name": call["function"]["name"],
+                "arguments": call["function"]["arguments"],
                 "status": "completed",
             }
-        text = TOOL_ANSWER
+        text = _tool_answer(body, outputs[-1].get("output"))
     else:
         text = _echo_or_default(raw_input if isinstance(raw_input, str) else _last_user_text(items))
     return {
@@ -405,7 +445,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if tool_call:
-            message["tool_calls"] = [TOOL_CALL]
+            messages = body.get("messages") or []
+            message["tool_calls"] = [_tool_call(body, _last_user_text(messages))]
         n = max(1, int(body.get("n") or 1))
         choices = [
             {"index": i, "message": message, "logprobs": None, "finish_reason": finish}
@@ -447,15 +488,12 @@ class Handler(BaseHTTPRequestHandler):
 
         if tool_call:
             # Like OpenAI: the first delta names the call, later ones carry argument pieces.
-            first = {
-                "index": 0,
-                **TOOL_CALL,
-                "function": {**TOOL_CALL["function"], "arguments": ""},
-            }
+            call = _tool_call(body, _last_user_text(body.get("messages") or []))
+            first = {"index": 0, **call, "function": {**call["function"], "arguments": ""}}
             events = [chunk({"role": "assistant", "content": None, "tool_calls": [first]})]
             events += [
                 chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
-                for piece in _pieces(TOOL_ARGUMENTS, 5)
+                for piece in _pieces(call["function"]["arguments"], 5)
             ]
         else:
             events = [chunk({"role": "assistant", "content": ""})]

@@ -184,6 +184,25 @@ class OTLPReceiver:
             time.sleep(0.1)
 
 
+def tree(spans: list[ReceivedSpan], attribute: str = "") -> str:
+    """The spans as an indented tree, each with its ``attribute``'s value and its status, for
+    assertion messages."""
+    ids = {s.span_id for s in spans}
+    ordered = sorted(spans, key=lambda s: s.start)
+    lines: list[str] = []
+
+    def walk(span: ReceivedSpan, depth: int) -> None:
+        value = span.attributes.get(attribute, "")
+        lines.append(f"{'  ' * depth}{span.name} {value} status={span.status_code}")
+        for child in (s for s in ordered if s.parent_id == span.span_id):
+            walk(child, depth + 1)
+
+    for span in ordered:
+        if span.parent_id not in ids:
+            walk(span, 0)
+    return "\n".join(lines)
+
+
 def running() -> Iterator[OTLPReceiver]:
     """A started receiver, stopped afterwards: the body of a test module's fixture."""
     receiver = OTLPReceiver().start()

@@ -27,6 +27,7 @@ import pytest
 
 from matrix import litellm_version, skip_module_without_guardrail_seams
 from otlp_receiver import OTLPReceiver, ReceivedSpan, running
+from otlp_receiver import tree as span_tree
 from proxy_fixtures import (
     MASTER_KEY,
     SECRETS,
@@ -264,21 +265,8 @@ def send(
 
 
 def tree(spans: list[ReceivedSpan]) -> str:
-    """The spans as an indented tree, for assertion messages."""
-    ids = {s.span_id for s in spans}
-    ordered = sorted(spans, key=lambda s: s.start)
-    lines: list[str] = []
-
-    def walk(span: ReceivedSpan, depth: int) -> None:
-        outcome = span.attributes.get("litellm.guardrail.outcome", "")
-        lines.append(f"{'  ' * depth}{span.name} {outcome} status={span.status_code}")
-        for child in (s for s in ordered if s.parent_id == span.span_id):
-            walk(child, depth + 1)
-
-    for span in ordered:
-        if span.parent_id not in ids:
-            walk(span, 0)
-    return "\n".join(lines)
+    """The spans as an indented tree with their guardrail outcomes, for assertion messages."""
+    return span_tree(spans, "litellm.guardrail.outcome")
 
 
 class Request:

@@ -305,6 +305,44 @@ def test_litellm_proxy_keeps_the_guardrail_pipeline_seams():
     assert "guardrail" in result.PipelineStep.model_fields
 
 
+def test_litellm_proxy_keeps_the_mcp_gateway_seams():
+    """``MCPServerManager.call_tool`` with the parameters ``proxy/_mcp.py`` reads, the
+    gateway's MCP server with its ``request_handlers``, the model tool call loop (static,
+    ``tool_calls`` second), litellm's MCP client's ``run_with_session``, and the ``mcp``
+    package's ``request_ctx``. That they are on the call path: tests/test_proxy_mcp.py."""
+    import importlib
+    import inspect
+
+    from mcp.server.lowlevel import server as lowlevel
+
+    from opentelemetry_instrumentation_litellm import _upstream as door
+    from opentelemetry_instrumentation_litellm.proxy import _mcp, _seams
+
+    manager = getattr(importlib.import_module(door.MCP_MANAGER_MODULE), door.MCP_MANAGER)
+    assert list(inspect.signature(manager.call_tool).parameters)[:5] == [
+        "self",
+        "server_name",
+        "name",
+        "arguments",
+        "user_api_key_auth",
+    ]
+    assert "raw_headers" in inspect.signature(manager.call_tool).parameters
+    gateway = getattr(importlib.import_module(door.MCP_GATEWAY_MODULE), door.MCP_GATEWAY_SERVER)
+    assert isinstance(gateway, lowlevel.Server) and gateway.request_handlers
+    handler = getattr(
+        importlib.import_module(door.MCP_MODEL_TOOLS_MODULE), door.MCP_MODEL_TOOLS_HANDLER
+    )
+    calls = vars(handler)[door.MCP_MODEL_TOOL_CALLS]
+    assert isinstance(calls, staticmethod)
+    assert list(inspect.signature(calls.__func__).parameters)[:2] == [
+        "tool_server_map",
+        "tool_calls",
+    ]
+    client = importlib.import_module(_seams.MCP_CLIENT_MODULE).MCPClient
+    assert inspect.iscoroutinefunction(client.run_with_session)
+    assert lowlevel.__name__ == _mcp._MCP_SERVER_MODULE and lowlevel.request_ctx.get(None) is None
+
+
 def test_the_api_keeps_its_proxy_meter_provider():
     from opentelemetry import metrics
 

@@ -16,9 +16,9 @@ import threading
 from typing import Any, Final
 
 # --- OpenTelemetry semantic conventions: incubating attribute names ---------------------
-# Why: the GenAI, user and session attributes are still "development" in semconv, so the
-# Python package only ships them under ``opentelemetry.semconv._incubating``. Using the
-# constants keeps the names in the library's hands (no typed strings).
+# Why: the GenAI, MCP, JSON-RPC, user and session attributes are still "development" in
+# semconv, so the Python package only ships them under ``opentelemetry.semconv._incubating``.
+# Using the constants keeps the names in the library's hands (no typed strings).
 # Public replacement: ``opentelemetry.semconv.attributes.gen_ai_attributes`` (and
 # ``user_attributes``/``session_attributes``) once the conventions are stable.
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
@@ -36,6 +36,12 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_USAGE_OUTPUT_TOKENS,
     GenAiOperationNameValues,
     GenAiProviderNameValues,
+)
+from opentelemetry.semconv._incubating.attributes.jsonrpc_attributes import JSONRPC_REQUEST_ID
+from opentelemetry.semconv._incubating.attributes.mcp_attributes import (
+    MCP_METHOD_NAME,
+    MCP_PROTOCOL_VERSION,
+    MCP_SESSION_ID,
 )
 from opentelemetry.semconv._incubating.attributes.user_attributes import USER_ID
 
@@ -376,6 +382,30 @@ PROXY_PIPELINE_STEP: Final = "_run_step"
 ``error``."""
 
 
+# --- litellm Proxy as an MCP gateway -----------------------------------------------------
+# Why: litellm 1.102 keeps its MCP gateway in the underscore package
+# ``litellm.proxy._experimental.mcp_server``: ``MCPServerManager.call_tool`` (a public method of
+# its manager) is the one place every tool call the proxy makes to an MCP server passes (a
+# client's ``tools/call``, the REST route, the tools a model asks for through /v1/responses and
+# /chat/completions), and ``server`` is the gateway's ``mcp.server.lowlevel.Server``, whose
+# public ``request_handlers`` serve each MCP method. ``proxy/_mcp.py`` wraps them.
+# Public replacement: ``litellm.proxy.mcp_server`` (litellm 1.109+: the same names; the old path
+# stays an alias there).
+MCP_MANAGER_MODULE: Final = "litellm.proxy._experimental.mcp_server.mcp_server_manager"
+MCP_MANAGER: Final = "MCPServerManager"
+MCP_GATEWAY_MODULE: Final = "litellm.proxy._experimental.mcp_server.server"
+MCP_GATEWAY_SERVER: Final = "server"
+"""The gateway module's ``mcp.server.lowlevel.Server`` instance."""
+# Why: the id of the tool call a model asked for (``gen_ai.tool.call.id``) reaches
+# ``call_tool`` only through this private static method of the Responses/Chat MCP loop, which
+# runs a model's tool calls one after the other (its ``tool_calls`` argument).
+# Public replacement: a tool call id parameter of ``MCPServerManager.call_tool``.
+MCP_MODEL_TOOLS_MODULE: Final = "litellm.responses.mcp.litellm_proxy_mcp_handler"
+MCP_MODEL_TOOLS_HANDLER: Final = "LiteLLM_Proxy_MCP_Handler"
+MCP_MODEL_TOOL_CALLS: Final = "_execute_tool_calls"
+"""``LiteLLM_Proxy_MCP_Handler._execute_tool_calls(tool_server_map, tool_calls, ...)``."""
+
+
 # --- opentelemetry-distro -------------------------------------------------------------
 # Why: ``OpenTelemetryConfigurator().configure(**kwargs)`` is public, but the keyword
 # names it forwards (``trace_exporter_names``, ``resource_attributes``,
@@ -405,7 +435,11 @@ __all__ = [
     "GEN_AI_USAGE_OUTPUT_TOKENS",
     "HANDLER_CAPTURE_ATTRIBUTES",
     "HIDDEN_PARAMS",
+    "JSONRPC_REQUEST_ID",
     "LOGGING_OBJECT_MODEL",
+    "MCP_METHOD_NAME",
+    "MCP_PROTOCOL_VERSION",
+    "MCP_SESSION_ID",
     "PROVIDER_RESPONSE_MODEL",
     "PROVIDER_STREAM",
     "PROXY_METER_PROVIDER",

@@ -100,6 +100,10 @@ status is ERROR with ``error.type``) or ``error`` (it failed without blocking) (
 LITELLM_GUARDRAIL_POLICY: Final = "litellm.guardrail.policy"
 """LiteLLM Proxy guardrail pipeline span: the name of the policy whose pipeline ran (string)."""
 
+LITELLM_MCP_SERVER_NAME: Final = "litellm.mcp.server.name"
+"""LiteLLM Proxy ``execute_tool`` span: the name of the MCP server (config.yaml
+``mcp_servers``) the proxy called the tool on (string)."""
+
 # --- gen_ai.operation.name values of ours ------------------------------------------------
 # Calls the conventions name no operation for (their well-known values are chat,
 # generate_content, text_completion, embeddings, retrieval, create_agent, invoke_agent,

@@ -199,6 +199,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             tracer,
             handler.should_capture_content,
             phase_spans=_switch(kwargs.get("proxy_phase_spans"), PHASE_SPANS_VARIABLE),
+            handler=handler,
         )
 
     def _uninstrument(self, **kwargs: Any) -> None:

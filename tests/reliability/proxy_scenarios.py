@@ -1,8 +1,11 @@
 """The LiteLLM Proxy's own work, driven in process as the proxy drives it: its key check,
 its pre-call / during-call / post-call hook phases with a guardrail written here that
 passes, blocks or rewrites, a streamed answer checked by guardrails, and a guardrail
-pipeline. No HTTP server: the real (wrapped) litellm functions are called with real
-litellm objects.
+pipeline, and the MCP gateway's tool calls (a tool that answers, one that returns
+``isError``, one whose server is down) against a real MCP server (tests/fake_mcp_server.py,
+started at the first MCP scenario, stopped by process group when the session ends). No
+proxy HTTP server: the real (wrapped) litellm functions are called with real litellm
+objects.
 
 Each scenario returns what the application (the proxy's endpoint) got, in a form that
 compares equal between runs: a result's text, an error's type and message, a stream's
@@ -18,6 +21,7 @@ test session must not be one), and litellm imports the proxy's state from it at 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import gc
 import importlib
 import json
@@ -388,6 +392,66 @@ def pipeline_block() -> Any:
     return ("blocked", raised.value.status_code, str(raised.value.detail))
 
 
+# --- the MCP gateway's tool calls ---------------------------------------------------------
+
+
+# Imported now, not in a scenario: the instrumentation wraps them when they are imported,
+# which must happen at instrument(), not inside the scenario that imports them first.
+importlib.import_module("litellm.proxy._experimental.mcp_server.mcp_server_manager")
+importlib.import_module("litellm.experimental_mcp_client.client")
+
+
+@cache
+def _mcp_url() -> str:
+    """A running tests/fake_mcp_server.py's URL; stopped when the test session ends (the
+    scenarios are found at collection, before any fixture)."""
+    from mcp_fixtures import start_mcp_server
+
+    server = start_mcp_server()
+    atexit.register(server.stop)
+    return server.url
+
+
+def _mcp_call(server: str, name: str, arguments: dict[str, Any]) -> Any:
+    """``MCPServerManager.call_tool`` on a manager with ``calc`` (up) and ``gone`` (a refused
+    port, its tools known as if listed before it went down): the result's fields."""
+    from litellm.proxy._experimental.mcp_server.mcp_server_manager import MCPServerManager
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    async def run() -> Any:
+        manager = MCPServerManager()
+        await manager.load_servers_from_config(
+            {
+                "calc": {"url": _mcp_url(), "transport": "http"},
+                "gone": {"url": "http://127.0.0.1:9/mcp", "transport": "http"},
+            }
+        )
+        known = {"calc-add": "calc", "calc-refuse": "calc", "gone-add": "gone"}
+        manager.tool_name_to_mcp_server_name_mapping.update(known)
+        return await manager.call_tool(
+            server_name=server,
+            name=name,
+            arguments=arguments,
+            user_api_key_auth=UserAPIKeyAuth(api_key="hashed-key", team_id="team-1"),
+            raw_headers={"mcp-session-id": "s-1", "mcp-protocol-version": "2025-11-25"},
+        )
+
+    result = asyncio.run(run())
+    return (result.isError, [part.text for part in result.content])
+
+
+def mcp_tool() -> Any:
+    return _mcp_call("calc", "add", {"a": 1, "b": 2})
+
+
+def mcp_tool_error() -> Any:
+    return _mcp_call("calc", "refuse", {"reason": "no"})
+
+
+def mcp_server_down() -> Any:
+    return _mcp_call("gone", "add", {"a": 1, "b": 2})
+
+
 SCENARIOS: dict[str, Callable[[], Any]] = {
     f.__name__: f
     for f in (
@@ -407,5 +471,8 @@ SCENARIOS: dict[str, Callable[[], Any]] = {
         stream_abandon,
         pipeline,
         pipeline_block,
+        mcp_tool,
+        mcp_tool_error,
+        mcp_server_down,
     )
 }

@@ -133,3 +133,76 @@ def test_credentials_when_our_steps_fail(capture, caplog, monkeypatch):
         if record.exc_info:
             logging.Formatter().format(record)  # fills exc_text, as a handler would
     assert SECRET not in recorded(capture, caplog)
+
+
+# -- the LiteLLM Proxy as an MCP gateway ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def calc():
+    from mcp_fixtures import start_mcp_server
+
+    server = start_mcp_server(token=SECRET)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_credentials_of_mcp_servers_and_their_callers(capture, caplog, calc, monkeypatch):
+    """Every credential an MCP tool call through the gateway carries (the server's token and
+    static headers from config.yaml, a caller's own and per-server MCP headers, OAuth headers,
+    the virtual key and its hash) reaches no span and no log record, including the records of
+    a step of ours that fails; the server got its token (the tool says ``yes``)."""
+    from litellm.proxy._experimental.mcp_server.mcp_server_manager import MCPServerManager
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    from opentelemetry_instrumentation_litellm.proxy import _mcp
+
+    key = UserAPIKeyAuth(api_key=f"sk-{SECRET}", token=SECRET, team_id="team-visible")
+    headers = {
+        "Authorization": f"Bearer sk-{SECRET}",
+        "x-mcp-calc-authorization": f"Bearer {SECRET}",
+        "mcp-session-id": "session-visible",
+    }
+    config = {"url": calc.url, "transport": "http", "auth_type": "bearer_token"}
+    servers = {"calc": {**config, "authentication_token": SECRET, "static_headers": {"x": SECRET}}}
+
+    async def run() -> list:
+        manager = MCPServerManager()
+        await manager.load_servers_from_config(servers)
+        await manager._initialize_tool_name_to_mcp_server_name_mapping()
+        results = []
+        for name, arguments in (
+            ("authorized", {}),
+            ("add", {"a": 1, "b": 2}),
+            ("refuse", {"reason": "r"}),
+        ):
+            results.append(
+                await manager.call_tool(
+                    server_name="calc",
+                    name=name,
+                    arguments=arguments,
+                    user_api_key_auth=key,
+                    oauth2_headers={"Authorization": f"Bearer {SECRET}"},
+                    raw_headers=headers,
+                )
+            )
+        return results
+
+    results = asyncio.run(run())
+    assert results[0].content[0].text == "yes"
+    monkeypatch.setattr(_mcp, "_finish", boom)
+    asyncio.run(run())
+    for record in caplog.records:
+        if record.exc_info:
+            logging.Formatter().format(record)  # fills exc_text, as a handler would
+    assert any(r.exc_text for r in caplog.records if r.name.startswith(PACKAGE))
+    assert len(capture.finished("execute_tool")) == 6
+    everything = recorded(capture, caplog)
+    assert SECRET not in everything
+    assert "team-visible" in everything and "session-visible" in everything
+
+
+def boom(*args, **kwargs):
+    raise ValueError("injected")

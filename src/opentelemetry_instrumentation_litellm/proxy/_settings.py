@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from opentelemetry.trace import Tracer
 
@@ -24,6 +24,8 @@ class Settings:
     tracer: Tracer
     capture_content: Callable[[], bool]
     phase_spans: bool = False
+    handler: Any = None
+    """util-genai's ``TelemetryHandler``: MCP tool calls are its tool invocations."""
 
 
 active: Settings | None = None
