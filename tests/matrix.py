@@ -67,6 +67,9 @@ PINNED_ONLY: Final = {
     "test_anthropic_messages.py": "calibrated on litellm 1.102.4 (its Claude model prices and "
     "stream shapes); litellm 1.74 lacks that model's prices and the native sync path",
     "test_proxy_anthropic.py": "as test_anthropic_messages.py, through a real proxy",
+    "test_proxy_mcp.py": "the MCP gateway as litellm 1.102.4 lays it out (its MCP server moved "
+    "in 1.109); not yet checked on the other columns",
+    "test_proxy_mcp_spans.py": "as test_proxy_mcp.py, in process",
 }
 """Modules that call litellm but run on the pinned column only, with the reason."""
 
