@@ -35,16 +35,20 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+SOURCE = Path(__file__).resolve().parents[1] / "src"
+"""This checkout's package: a child runs it, not whichever checkout the venv installed."""
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """This process's environment for a child process (an app, a proxy): without the test
-    run's OpenTelemetry, MLflow and litellm settings or PYTHONPATH, with litellm's local
-    cost map, then ``extra``."""
+    run's OpenTelemetry, MLflow and litellm settings, with this checkout's ``src`` as
+    PYTHONPATH and litellm's local cost map, then ``extra``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("OTEL_", "MLFLOW_", "LITELLM_")) and k != "PYTHONPATH"
     }
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", **extra)
+    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONPATH=str(SOURCE), **extra)
     return env
 
 
