@@ -35,20 +35,26 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-SOURCE = Path(__file__).resolve().parents[1] / "src"
-"""This checkout's package: a child runs it, not whichever checkout the venv installed."""
+def _package_root() -> str:
+    """The folder this test run imports the instrumentation from (a checkout's ``src``)."""
+    import opentelemetry_instrumentation_litellm
+
+    return str(Path(opentelemetry_instrumentation_litellm.__file__).resolve().parents[1])
 
 
 def child_env(**extra: str) -> dict[str, str]:
     """This process's environment for a child process (an app, a proxy): without the test
-    run's OpenTelemetry, MLflow and litellm settings, with this checkout's ``src`` as
-    PYTHONPATH and litellm's local cost map, then ``extra``."""
+    run's OpenTelemetry, MLflow and litellm settings or PYTHONPATH, with litellm's local
+    cost map, then ``extra``. The child imports the instrumentation from where this run does
+    (PYTHONPATH is that folder unless ``extra`` names one): a second checkout tested with the
+    first one's editable install still tests its own code in its children."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("OTEL_", "MLFLOW_", "LITELLM_")) and k != "PYTHONPATH"
     }
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONPATH=str(SOURCE), **extra)
+    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONPATH=_package_root())
+    env.update(extra)
     return env
 
 
