@@ -23,6 +23,7 @@ and put at the end of ``sys.path`` of their runs only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import functools
 import mmap
@@ -33,7 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,13 @@ PEERS = {
 MESSAGE = "What's the weather like in Paris today?"
 """The request's text: found in the span's attributes if and only if content is captured."""
 STREAM_TEXT = ("lorem ipsum dolor sit amet " * 8)[:210]
+"""71 chunks of litellm's mock stream."""
+LONG_STREAM_TEXT = ("lorem ipsum dolor sit amet " * 120)[:2997]
+"""1,000 chunks: what a chunk costs, the stream's start and end spread thin."""
+LONG_CHUNKS = 1000
+"""The chunks of ``LONG_STREAM_TEXT``'s mock stream."""
+FAKE_OPENAI = HERE.parent / "tests" / "fake_openai_server.py"
+"""The local fake OpenAI server of the tests: the HTTP rows' upstream, a separate process."""
 HASH_SEED = "0"
 
 
@@ -71,10 +79,18 @@ class Config:
     metrics: bool = False
     content: bool = False
     stream: bool = False
+    long: bool = False
+    """A 1,000-chunk stream instead of 71 chunks."""
+    http: bool = False
+    """A real HTTP round trip to the local fake OpenAI server instead of ``mock_response``."""
 
     @property
     def baseline(self) -> str:
-        return "stream: uninstrumented" if self.stream else "uninstrumented"
+        if self.long:
+            return "long stream: uninstrumented"
+        if self.stream:
+            return "stream: uninstrumented"
+        return "http: uninstrumented" if self.http else "uninstrumented"
 
 
 CONFIGS = (
@@ -93,6 +109,16 @@ CONFIGS = (
         traces="sampled_out",
         stream=True,
     ),
+    Config(
+        "long stream: uninstrumented",
+        "long stream: uninstrumented",
+        "none",
+        stream=True,
+        long=True,
+    ),
+    Config("long stream", "stream, 1,000 chunks, per stream", "ours", stream=True, long=True),
+    Config("http: uninstrumented", "http: uninstrumented", "none", http=True),
+    Config("http", "traces, HTTP round trip (local fake OpenAI server)", "ours", http=True),
     Config("openllmetry traces", "traces, content off", "openllmetry"),
     Config("openllmetry traces+metrics", "traces + SDK MeterProvider", "openllmetry", metrics=True),
     Config("openllmetry content", "traces, content on", "openllmetry", content=True),
@@ -101,6 +127,18 @@ CONFIGS = (
     Config("openinference content", "traces, content on", "openinference", content=True),
     Config(
         "openinference stream", "stream, 210 characters, per stream", "openinference", stream=True
+    ),
+    Config(
+        "openllmetry http",
+        "traces, HTTP round trip (local fake OpenAI server)",
+        "openllmetry",
+        http=True,
+    ),
+    Config(
+        "openinference http",
+        "traces, HTTP round trip (local fake OpenAI server)",
+        "openinference",
+        http=True,
     ),
     Config("floor: util-genai alone", "floor: util-genai inference alone", "util-genai"),
     Config("floor: SDK span alone", "floor: one SDK span, 15 attributes", "sdk-span"),
@@ -253,26 +291,32 @@ def _call(config: Config) -> Callable[[], None]:
 
     messages = [{"role": "user", "content": MESSAGE}]
     if config.stream:
+        text = LONG_STREAM_TEXT if config.long else STREAM_TEXT
 
         def one_stream() -> None:
             for _ in litellm.completion(
                 model="openai/gpt-4o-mini",
                 messages=messages,
-                mock_response=STREAM_TEXT,
+                mock_response=text,
                 stream=True,
             ):
                 pass
 
         return one_stream
+    upstream = (
+        {"api_base": os.environ["BENCH_OPENAI_BASE"], "api_key": "sk-bench"}
+        if config.http
+        else {"mock_response": "It is sunny in Paris."}
+    )
 
     def one_call() -> None:
         litellm.completion(
             model="openai/gpt-4o-mini",
             messages=messages,
-            mock_response="It is sunny in Paris.",
             temperature=0.2,
             max_tokens=64,
             user="bench",
+            **upstream,
         )
 
     return one_call
@@ -374,6 +418,28 @@ def count(config: Config, calls: int, warmup: int) -> int:
         return int(match.group(1))
 
 
+@contextlib.contextmanager
+def fake_openai(needed: bool) -> Iterator[None]:
+    """The tests' fake OpenAI server on a free 127.0.0.1 port for the HTTP rows, its base URL
+    in ``BENCH_OPENAI_BASE`` (children inherit it); stopped afterwards."""
+    if not needed:
+        yield
+        return
+    server = subprocess.Popen(
+        [sys.executable, str(FAKE_OPENAI), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        if not line.startswith("LISTENING"):
+            raise RuntimeError(f"the fake OpenAI server did not start: {line!r}")
+        os.environ["BENCH_OPENAI_BASE"] = f"http://127.0.0.1:{line.split()[1]}/v1"
+        yield
+    finally:
+        os.environ.pop("BENCH_OPENAI_BASE", None)
+        server.terminate()
+        server.wait(10)
+
+
 def measure(names: list[str], calls: int, warmup: int, jobs: int) -> dict[str, float]:
     """Instructions per call of each configuration, runs ``jobs`` at a time."""
 
@@ -382,7 +448,10 @@ def measure(names: list[str], calls: int, warmup: int, jobs: int) -> dict[str, f
         print(f"  {name}: {per_call:,.0f}", file=sys.stderr, flush=True)
         return per_call
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with (
+        fake_openai(any(BY_NAME[name].http for name in names)),
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
         return dict(zip(names, pool.map(one, names), strict=True))
 
 
@@ -404,11 +473,23 @@ def table(per_call: dict[str, float]) -> str:
         groups.setdefault(config.group, {})[config.implementation] = cell
     lines = ["| configuration | this package | OpenLLMetry 0.62.4 | OpenInference 0.1.51 |"]
     lines.append("|---|---|---|---|")
-    for baseline in ("uninstrumented", "stream: uninstrumented"):
+    for baseline in (
+        "uninstrumented",
+        "stream: uninstrumented",
+        "long stream: uninstrumented",
+        "http: uninstrumented",
+    ):
         if baseline in per_call:
             lines.append(f"| {baseline} | {per_call[baseline] / 1e6:.3f} M | | |")
     for group, cells in groups.items():
         lines.append(f"| {group} | " + " | ".join(cells.get(c, "") for c in columns) + " |")
+    if "long stream" in per_call and "long stream: uninstrumented" in per_call:
+        bare, traced = per_call["long stream: uninstrumented"], per_call["long stream"]
+        added = (traced - bare) / LONG_CHUNKS
+        lines.append(
+            f"| per chunk of the 1,000-chunk stream | {traced / LONG_CHUNKS:,.0f} "
+            f"(uninstrumented {bare / LONG_CHUNKS:,.0f}; added {added:,.0f}) | | |"
+        )
     return "\n".join(lines)
 
 

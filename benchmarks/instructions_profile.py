@@ -153,7 +153,11 @@ def _parts(config: instructions.Config) -> list[tuple[str, Any, str]]:
     from opentelemetry_instrumentation_litellm import _operations, patch
     from opentelemetry_instrumentation_litellm._call_extras import CallExtras
     from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
-    from opentelemetry_instrumentation_litellm._streams import ChatStreamState, _TracedStream
+    from opentelemetry_instrumentation_litellm._streams import (
+        ChatStreamState,
+        SyncTracedStream,
+        _TracedStream,
+    )
 
     parts = [
         ("util-genai handler.inference() (incl. SDK start_span)", TelemetryHandler, "inference"),
@@ -177,6 +181,8 @@ def _parts(config: instructions.Config) -> list[tuple[str, Any, str]]:
         parts = [part for part in parts if part[2] not in small]
         parts += [
             ("ours: stream chunk reading (state.add)", ChatStreamState, "add"),
+            ("util-genai per chunk: _execution_context()", SyncTracedStream, "_execution_context"),
+            ("util-genai per chunk: _on_stream_chunk()", InferenceInvocation, "_on_stream_chunk"),
             ("ours: stream end (_on_stream_end, incl. stop)", _TracedStream, "_on_stream_end"),
         ]
     return parts

@@ -138,7 +138,8 @@ def with_probe(directory: Path, env: dict[str, str]) -> dict[str, str]:
     probe = directory / "probe"
     probe.mkdir(parents=True, exist_ok=True)
     (probe / "sitecustomize.py").write_text(GC_PROBE)
-    return env | {"PYTHONPATH": str(probe), "BENCH_GC_FILE": str(directory / "gc.json")}
+    path = os.pathsep.join(p for p in (str(probe), env.get("PYTHONPATH", "")) if p)
+    return env | {"PYTHONPATH": path, "BENCH_GC_FILE": str(directory / "gc.json")}
 
 
 def median_interval(values: list[float]) -> tuple[float, float, float]:

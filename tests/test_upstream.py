@@ -97,6 +97,39 @@ def test_fastapi_instrumentor_marks_the_app_and_starlette_rebuilds_its_stack():
         FastAPIInstrumentor.uninstrument_app(app)
 
 
+def test_fastapi_instrumentation_keeps_its_middleware_naming_and_route_search():
+    """What ``proxy/_route_names.py`` uses: the middleware's ``default_span_details`` and
+    ``app`` attributes, the search's flattened routes and its two functions."""
+    pytest.importorskip("opentelemetry.instrumentation.fastapi")
+    from fastapi import APIRouter, FastAPI
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    app = FastAPI()
+    router = APIRouter()
+    router.add_api_route("/hub/{facet}", lambda facet: facet, methods=["GET"])
+    app.include_router(router, prefix="/public")
+    FastAPIInstrumentor.instrument_app(app)
+    try:
+        middleware = _upstream.opentelemetry_middleware(app.build_middleware_stack())
+        assert middleware is not None, "no OpenTelemetryMiddleware under the error middleware"
+        assert callable(middleware.default_span_details)
+        inner = middleware.app
+        _upstream.set_middleware_naming(middleware, len, lambda app: ("wrapped", app))
+        assert middleware.default_span_details is len
+        assert middleware.app == ("wrapped", inner)
+    finally:
+        FastAPIInstrumentor.uninstrument_app(app)
+    (route,) = [r for r in router.routes]
+    templates = dict((id(r), t) for r, t in _upstream.route_templates(app.routes))
+    assert templates[id(route)] == "/public/hub/{facet}"
+    scope = {"type": "http", "method": "GET", "path": "/public/hub/x", "app": app}
+    assert _upstream.route_search(scope) == "/public/hub/{facet}"
+    assert _upstream.default_span_details(scope) == (
+        "GET /public/hub/{facet}",
+        {"http.route": "/public/hub/{facet}"},
+    )
+
+
 def test_configurator_keywords_are_the_sdks():
     import inspect
 

@@ -37,6 +37,7 @@ from opentelemetry_instrumentation_litellm._messages import (
     responses_output_messages,
 )
 from opentelemetry_instrumentation_litellm._response import (
+    _class_has,
     apply_anthropic_identity,
     apply_hidden_params,
     apply_responses_response,
@@ -85,6 +86,32 @@ def _counts_tokens(usage: Any) -> bool:
     return bool(field(usage, "prompt_tokens") or field(usage, "completion_tokens"))
 
 
+def _chunk_parts(chunk: Any) -> tuple[Any, Any]:
+    """A chat chunk's usage and choices, as :func:`field` reads them, in one go for litellm's
+    chunks: pydantic models with the choices in ``__dict__`` and the usage, on the one chunk
+    that has it, in ``__pydantic_extra__``."""
+    values = getattr(chunk, "__dict__", None)
+    extra = getattr(chunk, "__pydantic_extra__", None)
+    if values is None or extra is None or "choices" not in values or "usage" in values:
+        return field(chunk, "usage"), field(chunk, "choices")
+    usage = extra.get("usage")
+    if usage is None and "usage" not in extra and _class_has(type(chunk), "usage"):
+        usage = getattr(chunk, "usage", None)
+    return usage, values["choices"]
+
+
+def _choice_parts(choice: Any) -> tuple[Any, Any, Any]:
+    """A streamed choice's index, finish reason and delta, as :func:`field` reads them, in one
+    go for litellm's choices: pydantic models that keep all three in ``__pydantic_extra__``."""
+    extra = getattr(choice, "__pydantic_extra__", None)
+    if extra and not getattr(choice, "__dict__", True):
+        try:
+            return extra["index"], extra["finish_reason"], extra["delta"]
+        except KeyError:
+            pass
+    return field(choice, "index"), field(choice, "finish_reason"), field(choice, "delta")
+
+
 class ChatStreamState:
     """What a chat stream's chunks add up to, for the span."""
 
@@ -110,18 +137,17 @@ class ChatStreamState:
             self.response_id = field(chunk, "id")
         if self.response_model is None:
             self.response_model = field(chunk, "model") or None
-        usage = field(chunk, "usage")
+        usage, delta_choices = _chunk_parts(chunk)
         if usage is not None and (self.usage is None or _counts_tokens(usage)):
             self.usage = usage
-        for delta_choice in field(chunk, "choices") or ():
-            index = field(delta_choice, "index") or 0
+        for delta_choice in delta_choices or ():
+            index, reason, delta = _choice_parts(delta_choice)
+            index = index or 0
             choice = self.choices.get(index)
             if choice is None:
                 choice = self.choices[index] = _Choice()
-            reason = field(delta_choice, "finish_reason")
             if reason:
                 choice.finish_reason = finish_reason(reason) or choice.finish_reason
-            delta = field(delta_choice, "delta")
             if delta is None:
                 if self.capture:  # text_completion streams: choices carry `text`
                     text = field(delta_choice, "text")

@@ -34,6 +34,10 @@ def instrument_app(app: Any, providers: dict[str, Any]) -> None:
     """Give the proxy's FastAPI app HTTP server spans and W3C trace context propagation."""
     try:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        from opentelemetry_instrumentation_litellm.proxy._route_names import (
+            name_from_matched_route,  # needs opentelemetry-util-http, as the instrumentation
+        )
     except ImportError:
         _logger.info(
             "opentelemetry-instrumentation-fastapi is not installed: the proxy's requests get "
@@ -43,13 +47,16 @@ def instrument_app(app: Any, providers: dict[str, Any]) -> None:
     if _upstream.is_app_instrumented(app):
         return  # opentelemetry-instrument did it when the app was created
     configured = any(os.environ.get(name, "").strip() for name in _EXCLUDED_URLS_VARIABLES)
+    excluded_spans = _excluded_spans()
     FastAPIInstrumentor.instrument_app(
         app,
         excluded_urls=None if configured else PROBE_URLS,  # None: the variables' value
         # No span per ASGI message: a streamed answer would otherwise get one per chunk.
-        exclude_spans=_excluded_spans(),
+        exclude_spans=excluded_spans,
         **providers,
     )
+    # The span named from the route Starlette matches, not from a search of ~550 routes.
+    name_from_matched_route(app, excluded_spans)
     # Starlette builds its middleware stack on the app's first ASGI call, which is the
     # startup now running this code: the next request must build it again, with
     # OpenTelemetry's middleware outermost.
