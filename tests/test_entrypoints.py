@@ -9,6 +9,7 @@ import litellm
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
+from matrix import litellm_version
 from opentelemetry_instrumentation_litellm import _upstream
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -181,6 +182,12 @@ async def test_aimage_generation(instrumented):
     assert instrumented.only().name == "generate_content dall-e-3"
 
 
+OLD_ANTHROPIC_MESSAGES = pytest.mark.skipif(
+    litellm_version() < (1, 102),
+    reason="litellm 1.74's anthropic messages have no sync path and ignore mock_response",
+)
+
+
 ANTHROPIC_TOOL = {
     "name": "get_weather",
     "description": "Weather",
@@ -188,6 +195,7 @@ ANTHROPIC_TOOL = {
 }
 
 
+@OLD_ANTHROPIC_MESSAGES
 def test_anthropic_messages(instrument, telemetry):
     instrument(capture_message_content="SPAN_ONLY")
     result = litellm.anthropic.messages.create(
@@ -214,6 +222,7 @@ def test_anthropic_messages(instrument, telemetry):
     assert out["parts"] == [{"type": "text", "content": "Hi there"}]
 
 
+@OLD_ANTHROPIC_MESSAGES
 async def test_anthropic_messages_async(instrumented):
     await litellm.anthropic.messages.acreate(
         model="anthropic/claude-3-5-sonnet-20240620",

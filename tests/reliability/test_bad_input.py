@@ -135,16 +135,13 @@ def test_odd_input(instrument, telemetry, caplog, kwargs, stream):
 
     # A seam the column's litellm lacks is reported once per process (_upstream.seam_lost):
     # about the litellm release, not the input.
-    ours = [
-        r for r in caplog.records if r.name.startswith(PACKAGE) and r.name != _upstream.__name__
-    ]
+    records = [r for r in caplog.records if r.name != _upstream.__name__]
+    ours = [r for r in records if r.name.startswith(PACKAGE)]
     assert not [r for r in ours if r.exc_info or r.levelno >= logging.WARNING], [
         r.getMessage() for r in ours
     ]
     invalid = [
-        r
-        for r in caplog.records
-        if r.name.startswith("opentelemetry") and r.levelno >= logging.WARNING
+        r for r in records if r.name.startswith("opentelemetry") and r.levelno >= logging.WARNING
     ]
     assert not invalid, [r.getMessage() for r in invalid]  # e.g. an attribute of an invalid type
     span = telemetry.only()
