@@ -13,7 +13,7 @@
 # Everything is installed into .venv from the pinned constraints.txt, once. The version
 # matrix (docs/development.md): each constraints/litellm-X.txt is another litellm column,
 # installed exactly as frozen into its own .venv-litellm-X, once; `test` runs the whole suite
-# on the pinned column and the tests marked litellm_matrix on the others. Phoenix cannot
+# on the pinned column and the tests marked litellm_matrix (but not slow) on the others. Phoenix cannot
 # share that venv (it needs openai>=3, litellm openai<3): test-phoenix installs it into its
 # own .venv-phoenix (about 150 packages, a few minutes the first time) and runs `phoenix
 # serve` from there as a separate process.
@@ -76,7 +76,7 @@ test_column() {
   if [ "$#" -gt 0 ]; then
     ".venv-litellm-$version/bin/python" -m pytest "$@"
   else
-    ".venv-litellm-$version/bin/python" -m pytest -m litellm_matrix
+    ".venv-litellm-$version/bin/python" -m pytest -m "litellm_matrix and not slow"
   fi
 }
 
@@ -139,7 +139,7 @@ case "$cmd" in
     step=2
     for version in "${others[@]}"; do
       step=$((step + 1))
-      echo "== step $step of $steps: litellm $version column, the tests that call litellm (-m litellm_matrix)"
+      echo "== step $step of $steps: litellm $version column, the tests that call litellm (-m 'litellm_matrix and not slow')"
       test_column "$version"
     done
     ;;
