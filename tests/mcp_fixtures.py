@@ -41,6 +41,29 @@ from proxy_fixtures import (
     start_proxy,
 )
 
+LITELLM_MCP_MODULES = (
+    "litellm.proxy._experimental.mcp_server.mcp_server_manager",
+    "litellm.experimental_mcp_client.client",
+    "litellm.responses.mcp.litellm_proxy_mcp_handler",
+)
+"""litellm 1.102.4's MCP gateway modules the instrumentation wraps (tests/test_upstream.py)."""
+
+
+def mcp_unavailable() -> str | None:
+    """Why the MCP tests cannot run with what is installed, or None: they need the ``mcp``
+    package's FastMCP server framework (``mcp`` 1.x; 2.x renamed it) for the test server and
+    litellm's MCP gateway modules as 1.102.4 lays them out (the other litellm columns of the CI
+    matrix differ: their MCP tests are not written yet)."""
+    import importlib
+
+    for name in ("mcp.server.fastmcp", *LITELLM_MCP_MODULES):
+        try:
+            importlib.import_module(name)
+        except Exception as error:
+            return f"the MCP tests need {name}, which does not import here: {error!r}"[:300]
+    return None
+
+
 UPSTREAM_TOKEN = "mcp-upstream-TOPSECRET-5d2c91"
 """The bearer token the proxy sends the ``calc`` server (config.yaml ``authentication_token``)."""
 STATIC_SECRET = "mcp-static-TOPSECRET-18ab77"

@@ -31,6 +31,7 @@ from mcp_fixtures import (
     Session,
     everything_received,
     mcp_session,
+    mcp_unavailable,
     running_mcp_server,
     start_mcp_proxy,
     traceparent,
@@ -38,6 +39,9 @@ from mcp_fixtures import (
 )
 from otlp_receiver import OTLPReceiver, ReceivedSpan, running
 from proxy_fixtures import VIRTUAL_KEY, VIRTUAL_KEY_ATTRIBUTES
+
+if (_why := mcp_unavailable()) is not None:
+    pytest.skip(_why, allow_module_level=True)
 
 CALLS = [
     ("calc-add", {"a": 2, "b": 3}),

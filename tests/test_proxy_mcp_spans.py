@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 from opentelemetry.trace import StatusCode
 
-from mcp_fixtures import UPSTREAM_TOKEN, MCPServer, running_mcp_server
+from mcp_fixtures import UPSTREAM_TOKEN, MCPServer, mcp_unavailable, running_mcp_server
 from opentelemetry_instrumentation_litellm.proxy import _mcp
+
+if (_why := mcp_unavailable()) is not None:
+    pytest.skip(_why, allow_module_level=True)
 
 manager_module = importlib.import_module(
     "litellm.proxy._experimental.mcp_server.mcp_server_manager"

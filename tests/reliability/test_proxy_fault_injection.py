@@ -20,7 +20,7 @@ import pytest
 from faults import PACKAGE, InjectedFault, Step, raising, reached_steps
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind
-from proxy_scenarios import SCENARIOS, loaded
+from proxy_scenarios import MCP_UNAVAILABLE, SCENARIOS, loaded
 from tracking import SpanTracker, our_records, unraisable
 
 from opentelemetry_instrumentation_litellm import LiteLLMInstrumentor
@@ -193,3 +193,11 @@ def test_litellms_own_error_in_a_stream_layer_is_raised_once_and_not_logged_as_o
         with pytest.raises(TypeError):  # litellm's: the layer's generator is missing
             ProxyLogging._wrap_streaming_iterator_with_enrichment(Boom)
     assert not our_records(caplog)
+
+
+def test_the_mcp_scenarios_run_where_the_mcp_stack_does():
+    """The MCP gateway's scenarios are in SCENARIOS unless the MCP stack cannot run here
+    (another litellm column's layout, mcp 2.x): then this says why, rather than nothing."""
+    if MCP_UNAVAILABLE is not None:
+        pytest.skip(MCP_UNAVAILABLE)
+    assert {"mcp_tool", "mcp_tool_error", "mcp_server_down"} <= set(SCENARIOS)
