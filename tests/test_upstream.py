@@ -120,14 +120,19 @@ def test_fastapi_instrumentation_keeps_its_middleware_naming_and_route_search():
     finally:
         FastAPIInstrumentor.uninstrument_app(app)
     (route,) = [r for r in router.routes]
-    templates = dict((id(r), t) for r, t in _upstream.route_templates(app.routes))
-    assert templates[id(route)] == "/public/hub/{facet}"
     scope = {"type": "http", "method": "GET", "path": "/public/hub/x", "app": app}
     assert _upstream.route_search(scope) == "/public/hub/{facet}"
     assert _upstream.default_span_details(scope) == (
         "GET /public/hub/{facet}",
         {"http.route": "/public/hub/{facet}"},
     )
+    templates = dict((id(r), t) for r, t in _upstream.route_templates(app.routes))
+    if id(route) not in templates:
+        # The oldest instrumentation claimed (0.64b0, with FastAPI 0.115) flattens an included
+        # router into copies that do not keep the route they copy: no template is found for
+        # the matched route, and proxy/_route_names.py names the span by the search, as before.
+        pytest.skip("this opentelemetry-instrumentation-fastapi keeps no original route")
+    assert templates[id(route)] == "/public/hub/{facet}"
 
 
 def test_configurator_keywords_are_the_sdks():
@@ -343,6 +348,10 @@ def test_litellm_proxy_keeps_the_mcp_gateway_seams():
     gateway's MCP server with its ``request_handlers``, the model tool call loop (static,
     ``tool_calls`` second), litellm's MCP client's ``run_with_session``, and the ``mcp``
     package's ``request_ctx``. That they are on the call path: tests/test_proxy_mcp.py."""
+    from mcp_fixtures import mcp_unavailable
+
+    if (why := mcp_unavailable()) is not None:
+        pytest.skip(why)
     import importlib
     import inspect
 

@@ -11,6 +11,7 @@ import logging
 import litellm
 import pytest
 
+from mcp_fixtures import mcp_unavailable
 from test_secrets import everything_recorded
 
 pytestmark = pytest.mark.usefixtures("litellm_callbacks")  # Routers add to its lists
@@ -149,6 +150,7 @@ def calc():
         server.stop()
 
 
+@pytest.mark.skipif(mcp_unavailable() is not None, reason=str(mcp_unavailable()))
 def test_credentials_of_mcp_servers_and_their_callers(capture, caplog, calc, monkeypatch):
     """Every credential an MCP tool call through the gateway carries (the server's token and
     static headers from config.yaml, a caller's own and per-server MCP headers, OAuth headers,
