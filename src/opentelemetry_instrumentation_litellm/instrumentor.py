@@ -96,8 +96,8 @@ def _module(name: str) -> Any:
         return importlib.import_module(name)
     except ImportError:
         return None
-    except Exception:
-        _logger.debug("litellm's %s cannot be imported; not instrumented", name, exc_info=True)
+    except Exception as error:  # a set-up note about this litellm, not a fault: no traceback
+        _logger.debug("litellm's %s cannot be imported (%r); not instrumented", name, error)
         return None
 
 
