@@ -32,6 +32,7 @@ MATRIX: Final = frozenset(
         "test_proxy.py",
         "test_proxy_guardrails.py",
         "test_proxy_load.py",
+        "test_proxy_route_names.py",
         "test_proxy_spans.py",
         "test_router.py",
         "test_router_coverage.py",
