@@ -150,7 +150,7 @@ def _parts(config: instructions.Config) -> list[tuple[str, Any, str]]:
     from opentelemetry.util.genai._inference_invocation import InferenceInvocation
     from opentelemetry.util.genai.handler import TelemetryHandler
 
-    from opentelemetry_instrumentation_litellm import _operations, patch
+    from opentelemetry_instrumentation_litellm import _operations, _request, patch
     from opentelemetry_instrumentation_litellm._call_extras import CallExtras
     from opentelemetry_instrumentation_litellm._cost_metric import CostMetric
     from opentelemetry_instrumentation_litellm._streams import (
@@ -168,8 +168,8 @@ def _parts(config: instructions.Config) -> list[tuple[str, Any, str]]:
         ("  util-genai _record_client_metrics()", InferenceInvocation, "_record_client_metrics"),
         ("  SDK Span.end() (incl. processor, exporter)", Span, "end"),
         ("ours: call_arguments()", patch, "call_arguments"),
-        ("ours: target()", patch, "target"),
-        ("ours: session_id()", patch, "session_id"),
+        ("ours: target()", _request, "target"),
+        ("ours: session_id()", _request, "session_id"),
         ("ours: read_request (apply_chat_request)", _operations.CHAT, "read_request"),
         ("ours: read_response (apply_chat_response)", _operations.CHAT, "read_response"),
         ("ours: CallExtras.on_request (OpenInference)", CallExtras, "_add_openinference"),
