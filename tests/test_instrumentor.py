@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import subprocess
@@ -27,6 +28,30 @@ def test_uninstrument_restores_litellm_exactly(telemetry):
     assert (litellm.completion, litellm.acompletion) == originals
     litellm.completion("gpt-4o-mini", MESSAGES, mock_response="hi")
     assert telemetry.finished() == []
+
+
+def test_a_function_kept_while_instrumented_is_untraced_after_uninstrument(telemetry):
+    """``from litellm import completion`` while instrumented keeps our wrapper: it passes
+    calls straight to litellm once uninstrumented, and stays off after a new instrument()
+    (whose own wrapper then traces each call once)."""
+    instrumentor = LiteLLMInstrumentor()
+    instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
+    kept_sync, kept_async = litellm.completion, litellm.acompletion
+    try:
+        kept_sync("gpt-4o-mini", MESSAGES, mock_response="hi")
+        assert len(telemetry.finished()) == 1
+        instrumentor.uninstrument()
+        answer = kept_sync("gpt-4o-mini", MESSAGES, mock_response="hi")
+        asyncio.run(kept_async("gpt-4o-mini", MESSAGES, mock_response="hi"))
+        assert answer.choices[0].message.content == "hi"
+        assert len(telemetry.finished()) == 1
+        instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
+        kept_sync("gpt-4o-mini", MESSAGES, mock_response="hi")
+        assert len(telemetry.finished()) == 1
+        litellm.completion("gpt-4o-mini", MESSAGES, mock_response="hi")
+        assert len(telemetry.finished()) == 2
+    finally:
+        instrumentor.uninstrument()
 
 
 def test_instrument_twice_gives_one_span(telemetry):

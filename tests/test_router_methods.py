@@ -280,17 +280,11 @@ def test_uninstrument_takes_the_router_span_from_a_router_made_while_instrumente
     assert telemetry.finished("router") == []
 
 
-@pytest.mark.xfail(
-    not hasattr(litellm.Router, "aresponses"),  # bound per instance (litellm 1.102.4)
-    strict=True,
-    reason="litellm 1.102.4's Router.__init__ keeps the litellm functions of the moment in "
-    "closures: a Router made while instrumented keeps calling the wrapped litellm.aresponses "
-    "after uninstrument() (as any `from litellm import aresponses` made while instrumented "
-    "does); the entry-point wrappers would need an on/off switch (wrapt's `enabled`)",
-)
 def test_uninstrument_leaves_no_attempt_span_on_a_router_made_while_instrumented(
     instrument, telemetry, llm
 ):
+    """litellm 1.102.4's ``Router.__init__`` keeps the litellm functions of the moment in
+    closures (``aresponses`` among them): the wrappers it kept are switched off too."""
     instrumentor = instrument()
     router = one_deployment(llm)
     instrumentor.uninstrument()

@@ -15,7 +15,7 @@ from opentelemetry.util.genai.completion_hook import load_completion_hook
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.types import ContentCapturingMode
 from opentelemetry.util.genai.utils import get_content_capturing_mode
-from wrapt import wrap_function_wrapper
+from wrapt import FunctionWrapper, wrap_object
 
 from opentelemetry_instrumentation_litellm import _openinference, _peers, _router, _upstream
 from opentelemetry_instrumentation_litellm._call_extras import CallExtras
@@ -29,7 +29,7 @@ from opentelemetry_instrumentation_litellm._messages import (
 from opentelemetry_instrumentation_litellm._metadata import parse_keys
 from opentelemetry_instrumentation_litellm._request import positional_names
 from opentelemetry_instrumentation_litellm.package import _instruments
-from opentelemetry_instrumentation_litellm.patch import make_wrapper
+from opentelemetry_instrumentation_litellm.patch import Switch, make_wrapper
 from opentelemetry_instrumentation_litellm.proxy import _seams as proxy_seams
 from opentelemetry_instrumentation_litellm.proxy import _shutdown
 from opentelemetry_instrumentation_litellm.proxy._request import router_facts_span
@@ -176,6 +176,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             kwargs.get("meter_provider"),
             handler.should_capture_content(),
         )
+        self._switch = switch = Switch()
         for entry in ENTRY_POINTS:
             module = _module(entry.module)
             if getattr(module, entry.name, None) is None:
@@ -187,7 +188,7 @@ class LiteLLMInstrumentor(BaseInstrumentor):
             wrapper = make_wrapper(
                 entry, handler, names, policy, metadata_keys, extras, needed, metrics_kept
             )
-            wrap_function_wrapper(module, entry.name, wrapper)
+            wrap_object(module, entry.name, FunctionWrapper, (wrapper, switch))
         tracer = get_tracer(_SCOPE_NAME, __version__, kwargs.get("tracer_provider"))
         router = importlib.import_module("litellm").Router
         _router.instrument_router(router, tracer, router_facts_span)
@@ -203,6 +204,9 @@ class LiteLLMInstrumentor(BaseInstrumentor):
         )
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        switch: Switch | None = getattr(self, "_switch", None)
+        if switch is not None:
+            switch.on = False  # wrappers kept elsewhere pass calls through from now on
         for entry in ENTRY_POINTS:
             module = _module(entry.module)
             if hasattr(getattr(module, entry.name, None), "__wrapped__"):

@@ -38,6 +38,24 @@ _INSIDE_CALL: ContextVar[bool] = ContextVar("litellm_instrumentation_inside_call
 custom provider calling litellm) is part of that call, not a new one."""
 
 
+class Switch:
+    """On while one ``instrument()`` lasts; ``uninstrument()`` turns it off for good.
+
+    Each entry-point wrapper is made with it as wrapt's ``enabled``: a wrapper somebody kept
+    (``from litellm import acompletion`` while instrumented; litellm 1.102.4's ``Router``
+    keeps the litellm functions of the moment in closures) then passes calls straight to
+    litellm after ``uninstrument()``, as the restored module attribute does. A later
+    ``instrument()`` makes new wrappers with a new switch: the kept ones stay off."""
+
+    __slots__ = ("on",)
+
+    def __init__(self) -> None:
+        self.on = True
+
+    def __bool__(self) -> bool:
+        return self.on
+
+
 _STREAM_TYPES: dict[tuple[type, bool], type | None] = {}
 
 
