@@ -17,9 +17,11 @@ import inspect
 import json
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
+from opentelemetry.context import Context, attach, detach, get_current
 from opentelemetry.util.genai.stream import (
     AbandonedStreamError,
     AsyncStreamWrapper,
@@ -86,30 +88,63 @@ def _counts_tokens(usage: Any) -> bool:
     return bool(field(usage, "prompt_tokens") or field(usage, "completion_tokens"))
 
 
-def _chunk_parts(chunk: Any) -> tuple[Any, Any]:
-    """A chat chunk's usage and choices, as :func:`field` reads them, in one go for litellm's
-    chunks: pydantic models with the choices in ``__dict__`` and the usage, on the one chunk
-    that has it, in ``__pydantic_extra__``."""
-    values = getattr(chunk, "__dict__", None)
-    extra = getattr(chunk, "__pydantic_extra__", None)
-    if values is None or extra is None or "choices" not in values or "usage" in values:
-        return field(chunk, "usage"), field(chunk, "choices")
-    usage = extra.get("usage")
-    if usage is None and "usage" not in extra and _class_has(type(chunk), "usage"):
-        usage = getattr(chunk, "usage", None)
-    return usage, values["choices"]
+_READ_NAMES = (
+    "choices",
+    "content",
+    "delta",
+    "finish_reason",
+    "id",
+    "index",
+    "model",
+    "reasoning_content",
+    "role",
+    "text",
+    "tool_calls",
+    "usage",
+)
+"""The names a chat chunk, its choices and their deltas are read for."""
+
+_PLAIN_MODELS: dict[type, bool] = {}
+"""Per type: whether it is a pydantic model with none of ``_READ_NAMES`` as a class attribute
+(a property, say), as litellm's ``ModelResponseStream``, ``StreamingChoices`` and ``Delta``
+are. Such a name is then in the instance's ``__dict__`` (a field), in its
+``__pydantic_extra__`` (litellm sets most of a chunk's values as extras), or nowhere, which
+is what :func:`field` finds, read here without a Python call per name and chunk."""
+
+_NO_EXTRA: dict[str, Any] = {}
 
 
-def _choice_parts(choice: Any) -> tuple[Any, Any, Any]:
-    """A streamed choice's index, finish reason and delta, as :func:`field` reads them, in one
-    go for litellm's choices: pydantic models that keep all three in ``__pydantic_extra__``."""
-    extra = getattr(choice, "__pydantic_extra__", None)
-    if extra and not getattr(choice, "__dict__", True):
-        try:
-            return extra["index"], extra["finish_reason"], extra["delta"]
-        except KeyError:
-            pass
-    return field(choice, "index"), field(choice, "finish_reason"), field(choice, "delta")
+class _Fields:
+    """:func:`field` as a mapping that has every name, for what is neither a dict nor a
+    plain model."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+
+    def __contains__(self, key: str) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> Any:
+        return field(self._obj, key)
+
+
+def _views(obj: Any) -> tuple[Any, Any]:
+    """``(values, extra)``: ``field(obj, name)`` is ``values[name]`` if ``name in values``, else
+    ``extra.get(name)``, for each of ``_READ_NAMES``. ``ChatStreamState.add`` inlines the case
+    of a known plain model."""
+    kind = type(obj)
+    plain = _PLAIN_MODELS.get(kind)
+    if plain is None:
+        plain = _PLAIN_MODELS[kind] = _class_has(kind, "__pydantic_extra__") and not any(
+            _class_has(kind, name) for name in _READ_NAMES
+        )
+    if plain:
+        return obj.__dict__, obj.__pydantic_extra__ or _NO_EXTRA
+    if isinstance(obj, dict):
+        return obj, _NO_EXTRA
+    return _Fields(obj), _NO_EXTRA
 
 
 class ChatStreamState:
@@ -133,32 +168,56 @@ class ChatStreamState:
         # Per chunk, only what the span records with the current settings: the id and model
         # until known, usage (one chunk has it), each choice's finish reason and tool-call
         # names; the text, roles, tool-call ids and arguments only with content capture.
+        # Each object is read through its views (``_views``), inlined for litellm's own
+        # chunks, choices and deltas: this runs for every chunk of every traced stream.
+        if _PLAIN_MODELS.get(type(chunk)):
+            values, extra = chunk.__dict__, chunk.__pydantic_extra__ or _NO_EXTRA
+        else:
+            values, extra = _views(chunk)
         if self.response_id is None:
-            self.response_id = field(chunk, "id")
+            self.response_id = values["id"] if "id" in values else extra.get("id")
         if self.response_model is None:
-            self.response_model = field(chunk, "model") or None
-        usage, delta_choices = _chunk_parts(chunk)
+            self.response_model = (
+                values["model"] if "model" in values else extra.get("model")
+            ) or None
+        usage = values["usage"] if "usage" in values else extra.get("usage")
         if usage is not None and (self.usage is None or _counts_tokens(usage)):
             self.usage = usage
-        for delta_choice in delta_choices or ():
-            index, reason, delta = _choice_parts(delta_choice)
-            index = index or 0
+        for delta_choice in (
+            values["choices"] if "choices" in values else extra.get("choices")
+        ) or ():
+            if _PLAIN_MODELS.get(type(delta_choice)):
+                values = delta_choice.__dict__
+                extra = delta_choice.__pydantic_extra__ or _NO_EXTRA
+            else:
+                values, extra = _views(delta_choice)
+            index = (values["index"] if "index" in values else extra.get("index")) or 0
             choice = self.choices.get(index)
             if choice is None:
                 choice = self.choices[index] = _Choice()
+            reason = (
+                values["finish_reason"] if "finish_reason" in values else extra.get("finish_reason")
+            )
             if reason:
                 choice.finish_reason = finish_reason(reason) or choice.finish_reason
+            delta = values["delta"] if "delta" in values else extra.get("delta")
             if delta is None:
                 if self.capture:  # text_completion streams: choices carry `text`
-                    text = field(delta_choice, "text")
+                    text = values["text"] if "text" in values else extra.get("text")
                     if text:
                         choice.text.append(text)
                 continue
-            tool_deltas = field(delta, "tool_calls")
+            if _PLAIN_MODELS.get(type(delta)):
+                values, extra = delta.__dict__, delta.__pydantic_extra__ or _NO_EXTRA
+            else:
+                values, extra = _views(delta)
+            tool_deltas = (
+                values["tool_calls"] if "tool_calls" in values else extra.get("tool_calls")
+            )
             if tool_deltas:
                 self._add_tool_calls(choice, tool_deltas)
             if self.capture:
-                self._add_content(choice, delta)
+                self._add_content(choice, values, extra)
 
     def _add_tool_calls(self, choice: _Choice, tool_deltas: Any) -> None:
         for position, tool_delta in enumerate(tool_deltas):
@@ -182,14 +241,19 @@ class ChatStreamState:
                     call.arguments.append(arguments)
 
     @staticmethod
-    def _add_content(choice: _Choice, delta: Any) -> None:
-        role = field(delta, "role")
+    def _add_content(choice: _Choice, values: Any, extra: Any) -> None:
+        """A delta's role, text and reasoning, from its views (``_views``)."""
+        role = values["role"] if "role" in values else extra.get("role")
         if role:
             choice.role = role
-        content = field(delta, "content")
+        content = values["content"] if "content" in values else extra.get("content")
         if content:
             choice.text.append(content)
-        reasoning = field(delta, "reasoning_content")
+        reasoning = (
+            values["reasoning_content"]
+            if "reasoning_content" in values
+            else extra.get("reasoning_content")
+        )
         if reasoning:
             choice.reasoning.append(reasoning)
 
@@ -520,6 +584,27 @@ async def _aclose_provider_stream(stream: Any) -> None:
         _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
 
 
+class _Activation:
+    """The invocation's context current for one read or cleanup step of its stream, the
+    context before it back afterwards, also when the step raises: what util-genai's
+    ``invocation.activate()`` does, without a generator-based context manager per chunk."""
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def __enter__(self) -> None:
+        self._token = attach(self._context)
+
+    def __exit__(self, *exc_info: object) -> None:
+        detach(self._token)
+
+
+_UNSCOPED = nullcontext()
+"""For a stream whose invocation is not (or no longer) made current around its reads."""
+
+
 class _TracedStream:
     """Telemetry hooks shared by the sync and async stream wrappers."""
 
@@ -527,6 +612,8 @@ class _TracedStream:
     _self_state: StreamState
     _self_policy: ContentPolicy
     _self_on_response: Callable[[Any], None] | None
+    _self_context: Context | None
+    _self_finalized: bool
     __wrapped__: Any
 
     def __init__(
@@ -541,9 +628,24 @@ class _TracedStream:
         self._self_state = state
         self._self_policy = policy
         self._self_on_response = on_response  # CallExtras.on_response
-        # The caller gets control back: the span is current again only while
-        # litellm produces a chunk (the stream wrapper activates it per read).
+        # The caller gets control back: the span is current again only while litellm
+        # produces a chunk or the stream is closed (``_execution_context``). An invocation
+        # that never attached its context (util-genai's suppressed nested inference) leaves
+        # the context alone: ``suspend()`` then restores nothing.
+        attached = get_current()
         invocation.suspend()
+        self._self_context = invocation.context if get_current() is not attached else None
+
+    def _execution_context(self) -> AbstractContextManager[None]:
+        # util-genai's hook around each read and cleanup step (per chunk, so kept cheap):
+        # its default builds ``invocation.activate()`` each time. The same scoping, with
+        # the context read once: the invocation's context does not change until it ends,
+        # and once the stream is finalized the invocation has ended (``activate()`` is
+        # then a no-op).
+        context = self._self_context
+        if context is None or self._self_finalized:
+            return _UNSCOPED
+        return _Activation(context)
 
     def __del__(self) -> None:
         # util-genai's finalizer asks the proxy for its state, which recurses without end
