@@ -88,63 +88,42 @@ def _counts_tokens(usage: Any) -> bool:
     return bool(field(usage, "prompt_tokens") or field(usage, "completion_tokens"))
 
 
-_READ_NAMES = (
-    "choices",
-    "content",
-    "delta",
-    "finish_reason",
-    "id",
-    "index",
-    "model",
-    "reasoning_content",
-    "role",
-    "text",
-    "tool_calls",
-    "usage",
-)
-"""The names a chat chunk, its choices and their deltas are read for."""
-
-_PLAIN_MODELS: dict[type, bool] = {}
-"""Per type: whether it is a pydantic model with none of ``_READ_NAMES`` as a class attribute
-(a property, say), as litellm's ``ModelResponseStream``, ``StreamingChoices`` and ``Delta``
-are. Such a name is then in the instance's ``__dict__`` (a field), in its
-``__pydantic_extra__`` (litellm sets most of a chunk's values as extras), or nowhere, which
-is what :func:`field` finds, read here without a Python call per name and chunk."""
-
-_NO_EXTRA: dict[str, Any] = {}
-
-
-class _Fields:
-    """:func:`field` as a mapping that has every name, for what is neither a dict nor a
-    plain model."""
-
-    __slots__ = ("_obj",)
-
-    def __init__(self, obj: Any) -> None:
-        self._obj = obj
-
-    def __contains__(self, key: str) -> bool:
-        return True
-
-    def __getitem__(self, key: str) -> Any:
-        return field(self._obj, key)
-
-
-def _views(obj: Any) -> tuple[Any, Any]:
-    """``(values, extra)``: ``field(obj, name)`` is ``values[name]`` if ``name in values``, else
-    ``extra.get(name)``, for each of ``_READ_NAMES``. ``ChatStreamState.add`` inlines the case
-    of a known plain model."""
-    kind = type(obj)
-    plain = _PLAIN_MODELS.get(kind)
-    if plain is None:
-        plain = _PLAIN_MODELS[kind] = _class_has(kind, "__pydantic_extra__") and not any(
-            _class_has(kind, name) for name in _READ_NAMES
+def _laid_out(
+    table: dict[type, bool], kind: type, fields: tuple[str, ...], extras: tuple[str, ...]
+) -> bool:
+    """Whether ``kind`` is a pydantic model (extras allowed) that declares each of ``fields`` as
+    a field and none of ``extras``, with none of them a class attribute; learned once per type.
+    An instance then has a field's value in its ``__dict__`` (or nowhere: litellm deletes some)
+    and an extra's in its ``__pydantic_extra__`` (or nowhere), which is where :func:`field`
+    finds them: read there directly, without a Python call per name and chunk."""
+    known = table.get(kind)
+    if known is None:
+        declared = getattr(kind, "model_fields", None)
+        config = getattr(kind, "model_config", None)
+        known = table[kind] = (
+            isinstance(declared, dict)
+            and isinstance(config, dict)
+            and config.get("extra") == "allow"
+            and all(name in declared for name in fields)
+            and not any(name in declared for name in extras)
+            and not any(_class_has(kind, name) for name in fields + extras)
         )
-    if plain:
-        return obj.__dict__, obj.__pydantic_extra__ or _NO_EXTRA
-    if isinstance(obj, dict):
-        return obj, _NO_EXTRA
-    return _Fields(obj), _NO_EXTRA
+    return known
+
+
+_CHUNK_FIELDS = ("choices", "id", "model")
+_CHUNK_EXTRAS = ("usage",)
+_CHUNKS: dict[type, bool] = {}
+"""Chunk types laid out as litellm's ``ModelResponseStream``: the usage, on the one chunk that
+has it, is an extra."""
+
+_CHOICE_EXTRAS = ("delta", "finish_reason", "index")
+_CHOICES: dict[type, bool] = {}
+"""Choice types laid out as litellm's ``StreamingChoices``: all it has are extras."""
+
+_DELTA_EXTRAS = ("tool_calls",)
+_DELTAS: dict[type, bool] = {}
+"""Delta types laid out as litellm's ``Delta``: its tool calls are an extra."""
 
 
 class ChatStreamState:
@@ -168,56 +147,59 @@ class ChatStreamState:
         # Per chunk, only what the span records with the current settings: the id and model
         # until known, usage (one chunk has it), each choice's finish reason and tool-call
         # names; the text, roles, tool-call ids and arguments only with content capture.
-        # Each object is read through its views (``_views``), inlined for litellm's own
-        # chunks, choices and deltas: this runs for every chunk of every traced stream.
-        if _PLAIN_MODELS.get(type(chunk)):
-            values, extra = chunk.__dict__, chunk.__pydantic_extra__ or _NO_EXTRA
+        # This runs for every chunk of every traced stream: litellm's own chunks, choices
+        # and deltas are read where they keep each value (``_laid_out``, its answer per
+        # type looked up inline), anything else with ``field``.
+        kind = type(chunk)
+        if _CHUNKS.get(kind) or _laid_out(_CHUNKS, kind, _CHUNK_FIELDS, _CHUNK_EXTRAS):
+            values = chunk.__dict__
+            if self.response_id is None:
+                self.response_id = values.get("id")
+            if self.response_model is None:
+                self.response_model = values.get("model") or None
+            usage = chunk.__pydantic_extra__.get("usage")
+            delta_choices = values.get("choices")
         else:
-            values, extra = _views(chunk)
-        if self.response_id is None:
-            self.response_id = values["id"] if "id" in values else extra.get("id")
-        if self.response_model is None:
-            self.response_model = (
-                values["model"] if "model" in values else extra.get("model")
-            ) or None
-        usage = values["usage"] if "usage" in values else extra.get("usage")
+            if self.response_id is None:
+                self.response_id = field(chunk, "id")
+            if self.response_model is None:
+                self.response_model = field(chunk, "model") or None
+            usage = field(chunk, "usage")
+            delta_choices = field(chunk, "choices")
         if usage is not None and (self.usage is None or _counts_tokens(usage)):
             self.usage = usage
-        for delta_choice in (
-            values["choices"] if "choices" in values else extra.get("choices")
-        ) or ():
-            if _PLAIN_MODELS.get(type(delta_choice)):
-                values = delta_choice.__dict__
-                extra = delta_choice.__pydantic_extra__ or _NO_EXTRA
+        for delta_choice in delta_choices or ():
+            kind = type(delta_choice)
+            if _CHOICES.get(kind) or _laid_out(_CHOICES, kind, (), _CHOICE_EXTRAS):
+                extra = delta_choice.__pydantic_extra__
+                index = extra.get("index")
+                reason = extra.get("finish_reason")
+                delta = extra.get("delta")
             else:
-                values, extra = _views(delta_choice)
-            index = (values["index"] if "index" in values else extra.get("index")) or 0
+                index = field(delta_choice, "index")
+                reason = field(delta_choice, "finish_reason")
+                delta = field(delta_choice, "delta")
+            index = index or 0
             choice = self.choices.get(index)
             if choice is None:
                 choice = self.choices[index] = _Choice()
-            reason = (
-                values["finish_reason"] if "finish_reason" in values else extra.get("finish_reason")
-            )
             if reason:
                 choice.finish_reason = finish_reason(reason) or choice.finish_reason
-            delta = values["delta"] if "delta" in values else extra.get("delta")
             if delta is None:
                 if self.capture:  # text_completion streams: choices carry `text`
-                    text = values["text"] if "text" in values else extra.get("text")
+                    text = field(delta_choice, "text")
                     if text:
                         choice.text.append(text)
                 continue
-            if _PLAIN_MODELS.get(type(delta)):
-                values, extra = delta.__dict__, delta.__pydantic_extra__ or _NO_EXTRA
+            kind = type(delta)
+            if _DELTAS.get(kind) or _laid_out(_DELTAS, kind, (), _DELTA_EXTRAS):
+                tool_deltas = delta.__pydantic_extra__.get("tool_calls")
             else:
-                values, extra = _views(delta)
-            tool_deltas = (
-                values["tool_calls"] if "tool_calls" in values else extra.get("tool_calls")
-            )
+                tool_deltas = field(delta, "tool_calls")
             if tool_deltas:
                 self._add_tool_calls(choice, tool_deltas)
             if self.capture:
-                self._add_content(choice, values, extra)
+                self._add_content(choice, delta)
 
     def _add_tool_calls(self, choice: _Choice, tool_deltas: Any) -> None:
         for position, tool_delta in enumerate(tool_deltas):
@@ -241,19 +223,14 @@ class ChatStreamState:
                     call.arguments.append(arguments)
 
     @staticmethod
-    def _add_content(choice: _Choice, values: Any, extra: Any) -> None:
-        """A delta's role, text and reasoning, from its views (``_views``)."""
-        role = values["role"] if "role" in values else extra.get("role")
+    def _add_content(choice: _Choice, delta: Any) -> None:
+        role = field(delta, "role")
         if role:
             choice.role = role
-        content = values["content"] if "content" in values else extra.get("content")
+        content = field(delta, "content")
         if content:
             choice.text.append(content)
-        reasoning = (
-            values["reasoning_content"]
-            if "reasoning_content" in values
-            else extra.get("reasoning_content")
-        )
+        reasoning = field(delta, "reasoning_content")
         if reasoning:
             choice.reasoning.append(reasoning)
 
@@ -597,7 +574,12 @@ class _Activation:
     def __enter__(self) -> None:
         self._token = attach(self._context)
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
         detach(self._token)
 
 
