@@ -88,42 +88,30 @@ def _counts_tokens(usage: Any) -> bool:
     return bool(field(usage, "prompt_tokens") or field(usage, "completion_tokens"))
 
 
-def _laid_out(
-    table: dict[type, bool], kind: type, fields: tuple[str, ...], extras: tuple[str, ...]
-) -> bool:
-    """Whether ``kind`` is a pydantic model (extras allowed) that declares each of ``fields`` as
-    a field and none of ``extras``, with none of them a class attribute; learned once per type.
-    An instance then has a field's value in its ``__dict__`` (or nowhere: litellm deletes some)
-    and an extra's in its ``__pydantic_extra__`` (or nowhere), which is where :func:`field`
-    finds them: read there directly, without a Python call per name and chunk."""
-    known = table.get(kind)
-    if known is None:
-        declared = getattr(kind, "model_fields", None)
-        config = getattr(kind, "model_config", None)
-        known = table[kind] = (
-            isinstance(declared, dict)
-            and isinstance(config, dict)
-            and config.get("extra") == "allow"
-            and all(name in declared for name in fields)
-            and not any(name in declared for name in extras)
-            and not any(_class_has(kind, name) for name in fields + extras)
-        )
-    return known
+def _chunk_parts(chunk: Any) -> tuple[Any, Any]:
+    """A chat chunk's usage and choices, as :func:`field` reads them, in one go for litellm's
+    chunks: pydantic models with the choices in ``__dict__`` and the usage, on the one chunk
+    that has it, in ``__pydantic_extra__``."""
+    values = getattr(chunk, "__dict__", None)
+    extra = getattr(chunk, "__pydantic_extra__", None)
+    if values is None or extra is None or "choices" not in values or "usage" in values:
+        return field(chunk, "usage"), field(chunk, "choices")
+    usage = extra.get("usage")
+    if usage is None and "usage" not in extra and _class_has(type(chunk), "usage"):
+        usage = getattr(chunk, "usage", None)
+    return usage, values["choices"]
 
 
-_CHUNK_FIELDS = ("choices", "id", "model")
-_CHUNK_EXTRAS = ("usage",)
-_CHUNKS: dict[type, bool] = {}
-"""Chunk types laid out as litellm's ``ModelResponseStream``: the usage, on the one chunk that
-has it, is an extra."""
-
-_CHOICE_EXTRAS = ("delta", "finish_reason", "index")
-_CHOICES: dict[type, bool] = {}
-"""Choice types laid out as litellm's ``StreamingChoices``: all it has are extras."""
-
-_DELTA_EXTRAS = ("tool_calls",)
-_DELTAS: dict[type, bool] = {}
-"""Delta types laid out as litellm's ``Delta``: its tool calls are an extra."""
+def _choice_parts(choice: Any) -> tuple[Any, Any, Any]:
+    """A streamed choice's index, finish reason and delta, as :func:`field` reads them, in one
+    go for litellm's choices: pydantic models that keep all three in ``__pydantic_extra__``."""
+    extra = getattr(choice, "__pydantic_extra__", None)
+    if extra and not getattr(choice, "__dict__", True):
+        try:
+            return extra["index"], extra["finish_reason"], extra["delta"]
+        except KeyError:
+            pass
+    return field(choice, "index"), field(choice, "finish_reason"), field(choice, "delta")
 
 
 class ChatStreamState:
@@ -147,38 +135,15 @@ class ChatStreamState:
         # Per chunk, only what the span records with the current settings: the id and model
         # until known, usage (one chunk has it), each choice's finish reason and tool-call
         # names; the text, roles, tool-call ids and arguments only with content capture.
-        # This runs for every chunk of every traced stream: litellm's own chunks, choices
-        # and deltas are read where they keep each value (``_laid_out``, its answer per
-        # type looked up inline), anything else with ``field``.
-        kind = type(chunk)
-        if _CHUNKS.get(kind) or _laid_out(_CHUNKS, kind, _CHUNK_FIELDS, _CHUNK_EXTRAS):
-            values = chunk.__dict__
-            if self.response_id is None:
-                self.response_id = values.get("id")
-            if self.response_model is None:
-                self.response_model = values.get("model") or None
-            usage = chunk.__pydantic_extra__.get("usage")
-            delta_choices = values.get("choices")
-        else:
-            if self.response_id is None:
-                self.response_id = field(chunk, "id")
-            if self.response_model is None:
-                self.response_model = field(chunk, "model") or None
-            usage = field(chunk, "usage")
-            delta_choices = field(chunk, "choices")
+        if self.response_id is None:
+            self.response_id = field(chunk, "id")
+        if self.response_model is None:
+            self.response_model = field(chunk, "model") or None
+        usage, delta_choices = _chunk_parts(chunk)
         if usage is not None and (self.usage is None or _counts_tokens(usage)):
             self.usage = usage
         for delta_choice in delta_choices or ():
-            kind = type(delta_choice)
-            if _CHOICES.get(kind) or _laid_out(_CHOICES, kind, (), _CHOICE_EXTRAS):
-                extra = delta_choice.__pydantic_extra__
-                index = extra.get("index")
-                reason = extra.get("finish_reason")
-                delta = extra.get("delta")
-            else:
-                index = field(delta_choice, "index")
-                reason = field(delta_choice, "finish_reason")
-                delta = field(delta_choice, "delta")
+            index, reason, delta = _choice_parts(delta_choice)
             index = index or 0
             choice = self.choices.get(index)
             if choice is None:
@@ -191,11 +156,7 @@ class ChatStreamState:
                     if text:
                         choice.text.append(text)
                 continue
-            kind = type(delta)
-            if _DELTAS.get(kind) or _laid_out(_DELTAS, kind, (), _DELTA_EXTRAS):
-                tool_deltas = delta.__pydantic_extra__.get("tool_calls")
-            else:
-                tool_deltas = field(delta, "tool_calls")
+            tool_deltas = field(delta, "tool_calls")
             if tool_deltas:
                 self._add_tool_calls(choice, tool_deltas)
             if self.capture:
@@ -619,15 +580,21 @@ class _TracedStream:
         self._self_context = invocation.context if get_current() is not attached else None
 
     def _execution_context(self) -> AbstractContextManager[None]:
-        # util-genai's hook around each read and cleanup step (per chunk, so kept cheap):
-        # its default builds ``invocation.activate()`` each time. The same scoping, with
-        # the context read once: the invocation's context does not change until it ends,
-        # and once the stream is finalized the invocation has ended (``activate()`` is
-        # then a no-op).
+        # util-genai's hook around each read of a chunk (and its own cleanup steps), so per
+        # chunk and kept cheap: its default builds ``invocation.activate()`` each time. The
+        # same scoping, with the context read once: the invocation's context does not change
+        # until it ends, and once the stream is finalized the invocation has ended
+        # (``activate()`` is then a no-op). Only util-genai calls it: our own close and exit
+        # methods use util-genai's default (once per stream), so this stays a boundary whose
+        # one step of ours is guarded.
         context = self._self_context
         if context is None or self._self_finalized:
             return _UNSCOPED
-        return _Activation(context)
+        try:
+            return _Activation(context)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not scope a stream read", exc_info=True)
+            return _UNSCOPED
 
     def __del__(self) -> None:
         # util-genai's finalizer asks the proxy for its state, which recurses without end
@@ -689,7 +656,7 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
     """A stream a sync litellm function returned (``completion(..., stream=True)``), traced."""
 
     def close(self) -> None:
-        with self._execution_context():
+        with SyncStreamWrapper._execution_context(self):
             try:
                 _close_provider_stream(self.__wrapped__)
             except Exception:
@@ -712,7 +679,7 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
         if exc_val is None:
             self.close()
             return False
-        with self._execution_context():
+        with SyncStreamWrapper._execution_context(self):
             self._finalize_failure(exc_val)
             try:
                 _close_provider_stream(self.__wrapped__)
@@ -725,7 +692,7 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
     """A stream an async litellm function returned (``acompletion(..., stream=True)``), traced."""
 
     async def aclose(self) -> None:
-        with self._execution_context():
+        with AsyncStreamWrapper._execution_context(self):
             own_aclose = getattr(self.__wrapped__, "aclose", None)
             if own_aclose is None:  # litellm < 1.80 has none: close what it reads from
                 try:
@@ -758,7 +725,7 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
         if exc_val is None:
             await self.aclose()
             return False
-        with self._execution_context():
+        with AsyncStreamWrapper._execution_context(self):
             self._finalize_failure(exc_val)
             try:
                 await _aclose_provider_stream(self.__wrapped__)
