@@ -236,6 +236,23 @@ async def test_async_the_span_is_current_while_the_provider_makes_each_chunk(ins
     assert span_ids(provider.producing) == [chat.context.span_id] * 3
 
 
+def test_a_stream_nested_in_another_inference_leaves_the_context_alone(instrumented, probe):
+    """Inside another util-genai inference, ours is util-genai's suppressed one, which never
+    attaches a context: each chunk is made in the caller's context, as util-genai's default."""
+    from opentelemetry.util.genai.handler import TelemetryHandler
+
+    provider = probe()
+    outer_handler = TelemetryHandler(tracer_provider=instrumented.tracer_provider)
+    app = instrumented.tracer_provider.get_tracer("app")
+    with outer_handler.inference("openai", request_model="outer"):
+        stream = probe_stream()
+        with app.start_as_current_span("reader") as reader:  # read in another context
+            for _ in stream:
+                assert trace.get_current_span() is reader
+    assert span_ids(provider.producing) == [reader.get_span_context().span_id] * 3
+    assert [span.name for span in instrumented.finished()] == ["reader", "chat outer"]
+
+
 def test_the_callers_context_is_back_after_a_read_that_raises(instrumented, probe):
     provider = probe(fail_at=1)
     app = instrumented.tracer_provider.get_tracer("app")
