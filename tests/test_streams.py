@@ -150,6 +150,149 @@ def test_span_is_current_only_while_litellm_produces_a_chunk(instrumented):
     assert chat.parent.span_id == app.get_span_context().span_id
 
 
+class ContextProbe(litellm.CustomLLM):
+    """A custom litellm provider whose stream notes the current span each time litellm asks
+    it for a chunk, and when it is closed; ``fail_at``: the chunk it raises at instead."""
+
+    def __init__(self, chunks: int = 3, fail_at: int | None = None) -> None:
+        super().__init__()
+        self.chunks = chunks
+        self.fail_at = fail_at
+        self.producing: list[trace.Span] = []
+        self.closing: list[trace.Span] = []
+
+    def _chunk(self, i: int) -> dict:
+        self.producing.append(trace.get_current_span())
+        if i == self.fail_at:
+            raise RuntimeError("provider failed mid-stream")
+        last = i == self.chunks - 1
+        return {
+            "text": "ab",
+            "is_finished": last,
+            "finish_reason": "stop" if last else "",
+            "usage": None,
+            "index": 0,
+            "tool_use": None,
+        }
+
+    def streaming(self, *args, **kwargs):
+        try:
+            for i in range(self.chunks):
+                yield self._chunk(i)
+        finally:
+            self.closing.append(trace.get_current_span())
+
+    async def astreaming(self, *args, **kwargs):
+        try:
+            for i in range(self.chunks):
+                yield self._chunk(i)
+        finally:
+            self.closing.append(trace.get_current_span())
+
+
+@pytest.fixture
+def probe(monkeypatch):
+    def register(**options) -> ContextProbe:
+        provider = ContextProbe(**options)
+        entry = {"provider": "context-probe", "custom_handler": provider}
+        monkeypatch.setattr(litellm, "custom_provider_map", [entry])
+        return provider
+
+    return register
+
+
+def span_ids(spans: list[trace.Span]) -> list[int]:
+    return [span.get_span_context().span_id for span in spans]
+
+
+def probe_stream():
+    return litellm.completion(model="context-probe/m", messages=MESSAGES, stream=True)
+
+
+async def aprobe_stream():
+    return await litellm.acompletion(model="context-probe/m", messages=MESSAGES, stream=True)
+
+
+def test_the_span_is_current_while_the_provider_makes_each_chunk(instrumented, probe):
+    provider = probe()
+    app = instrumented.tracer_provider.get_tracer("app")
+    with app.start_as_current_span("app") as caller:
+        stream = probe_stream()
+        for _ in stream:
+            assert trace.get_current_span() is caller  # between reads: the caller's
+    chat = instrumented.only("chat")
+    assert span_ids(provider.producing) == [chat.context.span_id] * 3
+    assert chat.parent.span_id == caller.get_span_context().span_id
+
+
+async def test_async_the_span_is_current_while_the_provider_makes_each_chunk(instrumented, probe):
+    provider = probe()
+    app = instrumented.tracer_provider.get_tracer("app")
+    with app.start_as_current_span("app") as caller:
+        stream = await aprobe_stream()
+        async for _ in stream:
+            assert trace.get_current_span() is caller
+    chat = instrumented.only("chat")
+    assert span_ids(provider.producing) == [chat.context.span_id] * 3
+
+
+def test_a_stream_nested_in_another_inference_leaves_the_context_alone(instrumented, probe):
+    """Inside another util-genai inference, ours is util-genai's suppressed one, which never
+    attaches a context: each chunk is made in the caller's context, as util-genai's default."""
+    from opentelemetry.util.genai.handler import TelemetryHandler
+
+    provider = probe()
+    outer_handler = TelemetryHandler(tracer_provider=instrumented.tracer_provider)
+    app = instrumented.tracer_provider.get_tracer("app")
+    with outer_handler.inference("openai", request_model="outer"):
+        stream = probe_stream()
+        with app.start_as_current_span("reader") as reader:  # read in another context
+            for _ in stream:
+                assert trace.get_current_span() is reader
+    assert span_ids(provider.producing) == [reader.get_span_context().span_id] * 3
+    assert [span.name for span in instrumented.finished()] == ["reader", "chat outer"]
+
+
+def test_the_callers_context_is_back_after_a_read_that_raises(instrumented, probe):
+    provider = probe(fail_at=1)
+    app = instrumented.tracer_provider.get_tracer("app")
+    with app.start_as_current_span("app") as caller:
+        stream = probe_stream()
+        # whatever litellm makes of the provider's error, with its message
+        with pytest.raises(Exception, match="provider failed mid-stream"):
+            for _ in stream:
+                pass
+        assert trace.get_current_span() is caller
+    chat = instrumented.only("chat")
+    assert chat.status.status_code is StatusCode.ERROR
+    assert span_ids(provider.producing) == [chat.context.span_id] * 2
+
+
+async def test_async_the_callers_context_is_back_after_a_read_that_raises(instrumented, probe):
+    probe(fail_at=1)
+    app = instrumented.tracer_provider.get_tracer("app")
+    with app.start_as_current_span("app") as caller:
+        stream = await aprobe_stream()
+        with pytest.raises(Exception, match="provider failed mid-stream"):
+            async for _ in stream:
+                pass
+        assert trace.get_current_span() is caller
+    assert instrumented.only("chat").status.status_code is StatusCode.ERROR
+
+
+def test_the_span_is_current_while_an_early_close_closes_the_provider(instrumented, probe):
+    provider = probe()
+    app = instrumented.tracer_provider.get_tracer("app")
+    with app.start_as_current_span("app") as caller:
+        stream = probe_stream()
+        next(stream)
+        stream.close()
+        assert trace.get_current_span() is caller
+    chat = instrumented.only("chat")
+    assert span_ids(provider.closing) == [chat.context.span_id]
+    assert_abandoned(chat)
+
+
 # --- ending exactly once ------------------------------------------------------------------
 
 
@@ -305,6 +448,39 @@ def test_tool_call_deltas_are_merged(instrument, telemetry, llm, capture):
             "arguments": {"location": "Paris"},
         }
     ]
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "openai/gpt-4o-mini-tool"])
+def test_litellm_chunks_add_up_as_their_dicts_do(llm, model):
+    """litellm's own chunk classes are read the short way (``_streams._chunk_parts``,
+    ``_choice_parts``), dicts the general way: the same chunks add up to the same state."""
+    from opentelemetry_instrumentation_litellm import _streams
+    from opentelemetry_instrumentation_litellm._response import field
+
+    chunks = list(http_stream(llm, model=model, stream_options={"include_usage": True}))
+
+    def state_of(chunks) -> tuple:
+        state = _streams.ChatStreamState(capture=True)
+        for chunk in chunks:
+            state.add(chunk)
+        choices = [
+            (
+                i,
+                c.finish_reason,
+                c.role,
+                c.text,
+                c.reasoning,
+                [(t.id, t.name, t.arguments) for t in c.tool_calls.values()],
+            )
+            for i, c in sorted(state.choices.items())
+        ]
+        usage = (field(state.usage, "prompt_tokens"), field(state.usage, "completion_tokens"))
+        return state.response_id, state.response_model, usage, choices
+
+    fast = state_of(chunks)
+    assert fast == state_of([chunk.model_dump() for chunk in chunks])
+    assert fast[2] == (11, 7)
+    assert fast[3][0][3] or fast[3][0][5]  # text or a tool call was read
 
 
 def test_no_text_is_kept_with_content_off(instrumented):

@@ -17,9 +17,11 @@ import inspect
 import json
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
+from opentelemetry.context import Context, attach, detach, get_current
 from opentelemetry.util.genai.stream import (
     AbandonedStreamError,
     AsyncStreamWrapper,
@@ -520,6 +522,32 @@ async def _aclose_provider_stream(stream: Any) -> None:
         _logger.debug("litellm instrumentation: closing a stream failed", exc_info=True)
 
 
+class _Activation:
+    """The invocation's context current for one read or cleanup step of its stream, the
+    context before it back afterwards, also when the step raises: what util-genai's
+    ``invocation.activate()`` does, without a generator-based context manager per chunk."""
+
+    __slots__ = ("_context", "_token")
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+
+    def __enter__(self) -> None:
+        self._token = attach(self._context)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        detach(self._token)
+
+
+_UNSCOPED = nullcontext()
+"""For a stream whose invocation is not (or no longer) made current around its reads."""
+
+
 class _TracedStream:
     """Telemetry hooks shared by the sync and async stream wrappers."""
 
@@ -527,6 +555,8 @@ class _TracedStream:
     _self_state: StreamState
     _self_policy: ContentPolicy
     _self_on_response: Callable[[Any], None] | None
+    _self_context: Context | None
+    _self_finalized: bool
     __wrapped__: Any
 
     def __init__(
@@ -541,9 +571,30 @@ class _TracedStream:
         self._self_state = state
         self._self_policy = policy
         self._self_on_response = on_response  # CallExtras.on_response
-        # The caller gets control back: the span is current again only while
-        # litellm produces a chunk (the stream wrapper activates it per read).
+        # The caller gets control back: the span is current again only while litellm
+        # produces a chunk or the stream is closed (``_execution_context``). An invocation
+        # that never attached its context (util-genai's suppressed nested inference) leaves
+        # the context alone: ``suspend()`` then restores nothing.
+        attached = get_current()
         invocation.suspend()
+        self._self_context = invocation.context if get_current() is not attached else None
+
+    def _execution_context(self) -> AbstractContextManager[None]:
+        # util-genai's hook around each read of a chunk (and its own cleanup steps), so per
+        # chunk and kept cheap: its default builds ``invocation.activate()`` each time. The
+        # same scoping, with the context read once: the invocation's context does not change
+        # until it ends, and once the stream is finalized the invocation has ended
+        # (``activate()`` is then a no-op). Only util-genai calls it: our own close and exit
+        # methods use util-genai's default (once per stream), so this stays a boundary whose
+        # one step of ours is guarded.
+        context = self._self_context
+        if context is None or self._self_finalized:
+            return _UNSCOPED
+        try:
+            return _Activation(context)
+        except Exception:
+            _logger.debug("litellm instrumentation: could not scope a stream read", exc_info=True)
+            return _UNSCOPED
 
     def __del__(self) -> None:
         # util-genai's finalizer asks the proxy for its state, which recurses without end
@@ -605,7 +656,7 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
     """A stream a sync litellm function returned (``completion(..., stream=True)``), traced."""
 
     def close(self) -> None:
-        with self._execution_context():
+        with SyncStreamWrapper._execution_context(self):
             try:
                 _close_provider_stream(self.__wrapped__)
             except Exception:
@@ -628,7 +679,7 @@ class SyncTracedStream(_TracedStream, SyncStreamWrapper[Any]):
         if exc_val is None:
             self.close()
             return False
-        with self._execution_context():
+        with SyncStreamWrapper._execution_context(self):
             self._finalize_failure(exc_val)
             try:
                 _close_provider_stream(self.__wrapped__)
@@ -641,7 +692,7 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
     """A stream an async litellm function returned (``acompletion(..., stream=True)``), traced."""
 
     async def aclose(self) -> None:
-        with self._execution_context():
+        with AsyncStreamWrapper._execution_context(self):
             own_aclose = getattr(self.__wrapped__, "aclose", None)
             if own_aclose is None:  # litellm < 1.80 has none: close what it reads from
                 try:
@@ -674,7 +725,7 @@ class AsyncTracedStream(_TracedStream, AsyncStreamWrapper[Any]):
         if exc_val is None:
             await self.aclose()
             return False
-        with self._execution_context():
+        with AsyncStreamWrapper._execution_context(self):
             self._finalize_failure(exc_val)
             try:
                 await _aclose_provider_stream(self.__wrapped__)
